@@ -1,0 +1,429 @@
+"""Turn what users pass into validated float64 arrays, with errors that say where.
+
+Every function here copies: callers' arrays and objects are never modified.
+scikit-learn is imported only when a scikit-learn object is actually given, so
+that importing skgmmot stays fast.
+"""
+
+import numbers
+import sys
+
+import numpy as np
+
+#: Largest accepted asymmetry, relative to the largest entry of the matrix.
+SYMMETRY_RTOL = 1e-8
+#: Most negative accepted eigenvalue, relative to the largest one in magnitude.
+PSD_RTOL = 1e-10
+#: Smallest eigenvalue, relative to d times the largest, of a matrix treated as
+#: positive definite (condition numbers up to about 1e12 / d pass).
+PD_RTOL = 1e-13
+#: Accepted deviation of float64 weights from summing to one.
+WEIGHT_SUM_ATOL = 1e-8
+
+
+def _as_float_array(value, label):
+    """Convert ``value`` to a float64 ndarray copy, rejecting non-numeric data."""
+    try:
+        arr = np.array(value, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{label} could not be converted to an array: {exc}") from None
+    if arr.dtype == object or not (
+        np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
+    ):
+        raise ValueError(f"{label} must hold real numbers, got dtype {arr.dtype}.")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise ValueError(f"{label} must hold real numbers, got complex values.")
+    return np.ascontiguousarray(arr, dtype=np.float64), arr.dtype
+
+
+def _check_finite(arr, label):
+    if not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        where = "[" + ", ".join(str(i) for i in bad) + "]"
+        raise ValueError(f"{label} contains NaN or infinity (first at index {where}).")
+
+
+def check_means(means, label):
+    """Validate an array of component means.
+
+    Parameters
+    ----------
+    means : array-like of shape (k, d)
+        Means, one row per component.
+    label : str
+        How the error messages name this field, e.g. ``"source mixture: means m_s"``.
+
+    Returns
+    -------
+    means : ndarray of shape (k, d)
+        A float64 C-contiguous copy.
+    """
+    arr, _ = _as_float_array(means, label)
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{label} must be a 2-D array of shape (n_components, n_features), "
+            f"got shape {arr.shape}."
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(
+            f"{label} must have at least one component and one feature, "
+            f"got shape {arr.shape}."
+        )
+    _check_finite(arr, label)
+    return arr
+
+
+def check_covariances(covs, label, *, positive_definite=False):
+    """Validate an array of covariance matrices.
+
+    Symmetric positive semi-definite matrices are accepted (rank-deficient
+    covariances have well-defined Bures distances); asymmetry up to
+    ``SYMMETRY_RTOL`` is symmetrised away and negative eigenvalues down to
+    ``-PSD_RTOL`` times the largest one are accepted as round-off.
+
+    Parameters
+    ----------
+    covs : array-like of shape (k, d, d)
+        Covariance matrices.
+    label : str
+        How the error messages name this field.
+    positive_definite : bool, default=False
+        Require strictly positive definite matrices (needed for densities and
+        for maps out of a component).
+
+    Returns
+    -------
+    covs : ndarray of shape (k, d, d)
+        A symmetrised float64 C-contiguous copy.
+    """
+    arr, _ = _as_float_array(covs, label)
+    if arr.ndim != 3 or arr.shape[1] != arr.shape[2]:
+        raise ValueError(
+            f"{label} must be a 3-D array of shape (n_components, n_features, "
+            f"n_features), got shape {arr.shape}."
+        )
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{label} must not be empty, got shape {arr.shape}.")
+    _check_finite(arr, label)
+    scale = np.abs(arr).max(axis=(1, 2))
+    asym = np.abs(arr - arr.transpose(0, 2, 1)).max(axis=(1, 2))
+    bad = np.flatnonzero(asym > SYMMETRY_RTOL * scale)
+    if bad.size:
+        i = bad[0]
+        raise ValueError(
+            f"{label}[{i}] is not symmetric (largest asymmetry {asym[i]:.3g} "
+            f"for entries up to {scale[i]:.3g})."
+        )
+    arr = np.ascontiguousarray(0.5 * (arr + arr.transpose(0, 2, 1)))
+    if not positive_definite:
+        try:
+            np.linalg.cholesky(arr)
+            return arr
+        except np.linalg.LinAlgError:
+            pass
+    eig = np.linalg.eigvalsh(arr)
+    top = np.abs(eig).max(axis=1)
+    low = eig[:, 0]
+    if positive_definite:
+        # Numerically singular matrices (eigenvalues at round-off level) have
+        # no meaningful density or inverse, even when a Cholesky succeeds.
+        floor = PD_RTOL * arr.shape[1] * top
+        bad = np.flatnonzero(~(low > floor))
+        if bad.size:
+            i = bad[0]
+            raise ValueError(
+                f"{label}[{i}] is not positive definite (eigenvalues from "
+                f"{low[i]:.3g} to {eig[i, -1]:.3g}); densities and maps out of a "
+                "component need non-singular covariances."
+            )
+        return arr
+    bad = np.flatnonzero(low < -PSD_RTOL * top)
+    if bad.size:
+        i = bad[0]
+        raise ValueError(
+            f"{label}[{i}] is not positive semi-definite (smallest eigenvalue "
+            f"{low[i]:.3g}, largest {eig[i, -1]:.3g})."
+        )
+    return arr
+
+
+def check_weights(weights, n_components, label, *, positive=False):
+    """Validate mixture weights: finite, non-negative, summing to one.
+
+    Parameters
+    ----------
+    weights : array-like of shape (k,)
+        Weights.
+    n_components : int
+        Expected length ``k``.
+    label : str
+        How the error messages name this field.
+    positive : bool, default=False
+        Require every weight to be strictly positive.
+
+    Returns
+    -------
+    weights : ndarray of shape (k,)
+        A float64 copy. Weights given in lower precision (e.g. float32) are
+        accepted within that precision and renormalised in float64.
+    """
+    arr, dtype = _as_float_array(weights, label)
+    if arr.ndim != 1 or arr.shape[0] != n_components:
+        raise ValueError(
+            f"{label} must be a 1-D array of length {n_components} (one weight per "
+            f"component), got shape {arr.shape}."
+        )
+    _check_finite(arr, label)
+    if np.any(arr < 0.0):
+        i = int(np.flatnonzero(arr < 0.0)[0])
+        raise ValueError(f"{label}[{i}] is negative ({arr[i]:.3g}).")
+    if positive and np.any(arr == 0.0):
+        i = int(np.flatnonzero(arr == 0.0)[0])
+        raise ValueError(f"{label}[{i}] is zero; every weight must be positive.")
+    total = arr.sum()
+    atol = WEIGHT_SUM_ATOL
+    if np.issubdtype(dtype, np.floating) and np.finfo(dtype).eps > np.finfo(float).eps:
+        atol = max(atol, 4.0 * n_components * np.finfo(dtype).eps)
+        arr = arr / total
+    if not abs(total - 1.0) <= atol:
+        raise ValueError(f"{label} must sum to 1 (within {atol:g}), got {total!r}.")
+    return arr
+
+
+def check_gaussians(means, covs, name, fields=("means", "covariances"), **kwargs):
+    """Validate the means and covariances of one set of Gaussians.
+
+    Parameters
+    ----------
+    means : array-like of shape (k, d)
+    covs : array-like of shape (k, d, d)
+    name : str
+        The mixture, e.g. ``"source mixture"``.
+    fields : tuple of str
+        How to name the means and covariances fields.
+    **kwargs
+        Passed to :func:`check_covariances`.
+
+    Returns
+    -------
+    means : ndarray of shape (k, d)
+    covs : ndarray of shape (k, d, d)
+    """
+    means = check_means(means, f"{name}: {fields[0]}")
+    covs = check_covariances(covs, f"{name}: {fields[1]}", **kwargs)
+    if covs.shape[0] != means.shape[0]:
+        raise ValueError(
+            f"{name}: {fields[1]} has {covs.shape[0]} components but {fields[0]} "
+            f"has {means.shape[0]}."
+        )
+    if covs.shape[1] != means.shape[1]:
+        raise ValueError(
+            f"{name}: {fields[1]} are {covs.shape[1]}x{covs.shape[2]} but "
+            f"{fields[0]} have {means.shape[1]} features."
+        )
+    return means, covs
+
+
+def check_gmm_arrays(
+    means,
+    covs,
+    weights,
+    name,
+    fields=("means", "covariances", "weights"),
+    **kwargs,
+):
+    """Validate the three arrays of a Gaussian mixture.
+
+    Parameters
+    ----------
+    means : array-like of shape (k, d)
+    covs : array-like of shape (k, d, d)
+    weights : array-like of shape (k,)
+    name : str
+        The mixture, e.g. ``"source mixture"``.
+    fields : tuple of str
+        How to name the three fields in messages.
+    **kwargs
+        Passed to :func:`check_covariances`.
+
+    Returns
+    -------
+    means, covs, weights : ndarray
+        Validated float64 copies.
+    """
+    means, covs = check_gaussians(means, covs, name, fields[:2], **kwargs)
+    weights = check_weights(weights, means.shape[0], f"{name}: {fields[2]}")
+    return means, covs, weights
+
+
+def _is_sklearn_mixture(obj):
+    """Whether ``obj`` is a scikit-learn Gaussian mixture (or a subclass).
+
+    An instance can only exist once ``sklearn.mixture`` has been imported, so
+    this never imports scikit-learn itself.
+    """
+    mixture_module = sys.modules.get("sklearn.mixture")
+    if mixture_module is None:
+        return False
+    classes = (mixture_module.GaussianMixture, mixture_module.BayesianGaussianMixture)
+    return isinstance(obj, classes)
+
+
+def full_covariances(covariances, covariance_type, n_components, n_features):
+    """Expand scikit-learn's covariance storage to full (k, d, d) matrices.
+
+    Parameters
+    ----------
+    covariances : ndarray
+        ``GaussianMixture.covariances_``: (k, d, d) for "full", (d, d) for
+        "tied", (k, d) for "diag", (k,) for "spherical".
+    covariance_type : {"full", "tied", "diag", "spherical"}
+        How ``covariances`` is stored.
+    n_components, n_features : int
+        ``k`` and ``d``.
+
+    Returns
+    -------
+    full : ndarray of shape (k, d, d)
+        A new array.
+    """
+    cov = np.asarray(covariances, dtype=np.float64)
+    k, d = n_components, n_features
+    if covariance_type == "full":
+        return cov.copy()
+    if covariance_type == "tied":
+        return np.repeat(cov[None], k, axis=0)
+    full = np.zeros((k, d, d))
+    diag = np.arange(d)
+    if covariance_type == "diag":
+        full[:, diag, diag] = cov
+    elif covariance_type == "spherical":
+        full[:, diag, diag] = cov[:, None]
+    else:
+        raise ValueError(f"Unknown covariance_type {covariance_type!r}.")
+    return full
+
+
+def check_mixture(mixture, name="mixture", **kwargs):
+    """Validate one mixture given in any form the API accepts.
+
+    Parameters
+    ----------
+    mixture : GaussianMixture or tuple
+        A fitted :class:`sklearn.mixture.GaussianMixture` (or
+        ``BayesianGaussianMixture``) of any ``covariance_type``, or a tuple
+        ``(means, covariances, weights)`` of shapes (k, d), (k, d, d), (k,).
+    name : str, default="mixture"
+        How error messages name this mixture, e.g. ``"mixtures[2]"``.
+    **kwargs
+        Passed to :func:`check_covariances`.
+
+    Returns
+    -------
+    means : ndarray of shape (k, d)
+    covariances : ndarray of shape (k, d, d)
+    weights : ndarray of shape (k,)
+        Validated float64 copies.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If a GaussianMixture is given that has not been fitted.
+    ValueError
+        If anything else is malformed; the message names ``name`` and the field.
+    """
+    if _is_sklearn_mixture(mixture):
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(mixture, ["means_", "covariances_", "weights_"])
+        means = np.asarray(mixture.means_)
+        if means.ndim != 2:
+            raise ValueError(f"{name}: means_ has shape {means.shape}, expected 2-D.")
+        covs = full_covariances(
+            mixture.covariances_, mixture.covariance_type, *means.shape
+        )
+        return check_gmm_arrays(
+            means,
+            covs,
+            mixture.weights_,
+            name,
+            ("means_", "covariances_", "weights_"),
+            **kwargs,
+        )
+    if isinstance(mixture, tuple | list) and len(mixture) == 3:
+        return check_gmm_arrays(*mixture, name, **kwargs)
+    raise ValueError(
+        f"{name} must be a fitted sklearn.mixture.GaussianMixture or a tuple "
+        f"(means, covariances, weights), got {type(mixture).__name__}."
+    )
+
+
+def check_points(x, n_features, label):
+    """Validate sample points of shape (n, d).
+
+    Parameters
+    ----------
+    x : array-like of shape (n, d)
+    n_features : int
+        Required ``d``.
+    label : str
+        How error messages name the field.
+
+    Returns
+    -------
+    x : ndarray of shape (n, d)
+        A float64 C-contiguous copy.
+    """
+    arr, _ = _as_float_array(x, label)
+    if arr.ndim != 2 or arr.shape[1] != n_features:
+        raise ValueError(
+            f"{label} must be a 2-D array of shape (n_samples, {n_features}), "
+            f"got shape {arr.shape}."
+        )
+    _check_finite(arr, label)
+    return arr
+
+
+def check_positive_int(value, label, *, allow_zero=False):
+    """Validate an integer count (iterations, steps).
+
+    Parameters
+    ----------
+    value : int
+    label : str
+    allow_zero : bool, default=False
+
+    Returns
+    -------
+    value : int
+    """
+    low = 0 if allow_zero else 1
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < low
+    ):
+        raise ValueError(f"{label} must be an integer >= {low}, got {value!r}.")
+    return int(value)
+
+
+def check_tolerance(value, label):
+    """Validate a non-negative, finite tolerance.
+
+    Parameters
+    ----------
+    value : float
+    label : str
+
+    Returns
+    -------
+    value : float
+    """
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not np.isfinite(value)
+        or value < 0
+    ):
+        raise ValueError(f"{label} must be a finite number >= 0, got {value!r}.")
+    return float(value)
