@@ -28,7 +28,9 @@ DIMS = [1, 2, 3, 5, 10]
 
 def _compiled_and_python(kernel):
     return pytest.mark.parametrize(
-        "impl", [kernel, kernel.py_func], ids=["jit", "python"]
+        "impl",
+        [kernel, getattr(kernel, "py_func", kernel)],
+        ids=["jit", "python"],
     )
 
 

@@ -97,7 +97,7 @@ IMPLS = ["jit", "py_func"]
 
 def _impl(kernel, impl):
     """The compiled kernel, or its pure-Python source (as run without the JIT)."""
-    return kernel if impl == "jit" else kernel.py_func
+    return kernel if impl == "jit" else getattr(kernel, "py_func", kernel)
 
 
 def _min_eig_ok(S, rtol):
