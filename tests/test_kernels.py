@@ -81,11 +81,15 @@ def test_sqrtm_and_factor(spd_factory, d, rank):
     np.testing.assert_allclose(R, _sqrtm_ref(S), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(R @ R, S, rtol=1e-10, atol=1e-12)
     F, G = np.empty((d, d)), np.empty((d, d))
-    triangular = _psd_factor(S, F, G)
+    triangular, found_rank = _psd_factor(S, F, G)
     assert triangular == (rank is None or rank == d)
+    assert found_rank == (d if rank is None else rank)
     np.testing.assert_allclose(F @ F.T, S, rtol=1e-10, atol=1e-12)
     # G is the (pseudo-)inverse of F.
     np.testing.assert_allclose(G, np.linalg.pinv(F, rcond=1e-10), atol=1e-8)
+    if not triangular:
+        # Columns of F for dropped eigenvalues are exact zeros.
+        assert np.sum(np.all(F == 0.0, axis=0)) == d - found_rank
 
 
 # --- Bures costs and maps ----------------------------------------------------
@@ -153,8 +157,9 @@ def test_cost_matrix_ill_conditioned(spd_factory, rng, d, cond):
 def test_factors_of_mixed_ranks(spd_factory, d):
     singular = spd_factory(2, d, rank=d - 1) if d > 1 else np.zeros((2, 1, 1))
     covs = np.concatenate([spd_factory(2, d), singular])
-    F, _, triangular = _factors(covs)
+    F, _, triangular, rank = _factors(covs)
     assert triangular.tolist() == [True, True, False, False]
+    assert rank.tolist() == [d, d, d - 1, d - 1]
     np.testing.assert_allclose(F @ F.transpose(0, 2, 1), covs, atol=1e-12)
 
 

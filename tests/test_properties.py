@@ -276,13 +276,14 @@ def test_psd_factor_reconstructs(impl, d, seed, log_scale, kind):
     S = _random_covs(rng, 1, d, kind, 10.0**log_scale)[0]
     F = np.empty((d, d))
     G = np.empty((d, d))
-    triangular = _impl(_psd_factor, impl)(np.ascontiguousarray(S), F, G)
+    triangular, rank = _impl(_psd_factor, impl)(np.ascontiguousarray(S), F, G)
     norm_S = max(np.abs(S).max(), 1e-300)
     np.testing.assert_allclose(F @ F.T, S, rtol=0, atol=100 * d * EPS * norm_S)
     if kind == "pd":
         # Eigenvalues >= 0.1 * scale: Cholesky always succeeds.
         assert triangular
     if triangular:
+        assert rank == d
         np.testing.assert_array_equal(np.triu(F, 1), 0.0)
         # A (numerically) rank-deficient S may still pass the pivot test, so
         # F can be ill-conditioned (cond(F) <= 1 / sqrt(d * eps)).
@@ -290,10 +291,13 @@ def test_psd_factor_reconstructs(impl, d, seed, log_scale, kind):
             G @ F, np.eye(d), rtol=0, atol=10 * d * EPS * np.linalg.cond(F)
         )
     else:
-        # Symmetric root and its pseudo-inverse: G F is the orthogonal
-        # projector onto the range of S.
-        np.testing.assert_allclose(F, F.T, rtol=0, atol=10 * d * EPS * norm_S)
-        P = G @ F
+        # F = V diag(sqrt(l+)) and G = F^+: G F selects the kept eigenvectors
+        # (a 0/1 diagonal with `rank` ones; the dropped columns of F are exact
+        # zeros) and F G is the orthogonal projector onto the range of S.
+        kept = np.linalg.norm(F, axis=0) > 0
+        assert kept.sum() == rank
+        np.testing.assert_allclose(G @ F, np.diag(kept.astype(float)), atol=1e-6)
+        P = F @ G
         np.testing.assert_allclose(P, P.T, atol=1e-6)
         np.testing.assert_allclose(P @ P, P, atol=1e-6)
         np.testing.assert_allclose(P @ S, S, rtol=0, atol=1e-6 * norm_S)

@@ -70,7 +70,7 @@ def _bures_barycenters(pool, index, coef, init, tol, max_iter):
         it = 0
         while it < max_iter:
             it += 1
-            triangular = _psd_factor(S, F, G)
+            triangular, _ = _psd_factor(S, F, G)
             mean_map[:, :] = 0.0
             for q in range(width):
                 c = coef[b, q]

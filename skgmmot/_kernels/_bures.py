@@ -5,8 +5,9 @@ For Gaussians N(m1, S1) and N(m2, S2), with any factor ``S1 = F F^T``,
     W2^2 = |m1 - m2|^2 + tr S1 + tr S2 - 2 tr (S1^1/2 S2 S1^1/2)^1/2,
 
 and ``S1^1/2 S2 S1^1/2`` is similar to ``F^T S2 F``, so the trace of its square
-root is the sum of the square roots of the eigenvalues of ``F^T S2 F``. The
-factor is computed once per source component, never a (k_s, k_t, d, d) array.
+root is the sum of the square roots of the eigenvalues of ``F^T S2 F``. Factors
+are computed once per component, never a (k_s, k_t, d, d) array; dimensions 1
+and 2 have closed forms.
 """
 
 import numpy as np
@@ -14,6 +15,7 @@ from numba import prange
 
 from skgmmot._kernels._jit import kernel
 from skgmmot._kernels._linalg import (
+    _EPS,
     _congruence,
     _eigvalsh_inplace,
     _psd_factor,
@@ -36,14 +38,29 @@ def _factors(covs):
         Factors and their (pseudo-)inverses, see ``_psd_factor``.
     triangular : ndarray of shape (k,), bool
         True where the factor is a Cholesky factor.
+    rank : ndarray of shape (k,), int64
+        Numerical rank of every covariance.
     """
     k, d = covs.shape[0], covs.shape[1]
     F = np.empty((k, d, d))
     G = np.empty((k, d, d))
     triangular = np.empty(k, dtype=np.bool_)
+    rank = np.empty(k, dtype=np.int64)
     for i in prange(k):
-        triangular[i] = _psd_factor(covs[i], F[i], G[i])
-    return F, G, triangular
+        triangular[i], rank[i] = _psd_factor(covs[i], F[i], G[i])
+    return F, G, triangular, rank
+
+
+@kernel()
+def _det_2x2(S):
+    """Compute the determinant of a 2x2 PSD matrix, zeroing round-off values.
+
+    For a singular S the computed determinant is round-off of size
+    ``eps * s00 * s11``, whose square root (of relative size sqrt(eps)) would
+    otherwise enter the Bures cost.
+    """
+    det = S[0, 0] * S[1, 1] - S[0, 1] * S[1, 0]
+    return det if det > 4.0 * _EPS * S[0, 0] * S[1, 1] else 0.0
 
 
 @kernel()
@@ -54,14 +71,17 @@ def _trace_sqrt_2x2(S1, S2):
     ``tr M = tr(S1 S2)``, ``det M = det S1 det S2``.
     """
     tr = S1[0, 0] * S2[0, 0] + 2.0 * S1[0, 1] * S2[0, 1] + S1[1, 1] * S2[1, 1]
-    det1 = S1[0, 0] * S1[1, 1] - S1[0, 1] * S1[0, 1]
-    det2 = S2[0, 0] * S2[1, 1] - S2[0, 1] * S2[0, 1]
-    return np.sqrt(max(tr + 2.0 * np.sqrt(max(det1 * det2, 0.0)), 0.0))
+    return np.sqrt(max(tr + 2.0 * np.sqrt(_det_2x2(S1) * _det_2x2(S2)), 0.0))
 
 
 @kernel(parallel=True)
-def _bures_cost_matrix(means_s, covs_s, means_t, covs_t):
-    """Squared Bures-Wasserstein costs between every source and target Gaussian.
+def _closed_form_costs(means_s, covs_s, means_t, covs_t):
+    """Bures costs in dimensions 1 and 2, from per-component summaries.
+
+    In 1-D the cost is ``(m1 - m2)^2 + (s1 - s2)^2`` with standard deviations
+    s. In 2-D it is ``_trace_sqrt_2x2`` with ``sqrt(det)`` computed once per
+    component, so the inner loop reads contiguous arrays and takes one square
+    root per pair.
 
     Parameters
     ----------
@@ -78,17 +98,84 @@ def _bures_cost_matrix(means_s, covs_s, means_t, covs_t):
     k_s, d = means_s.shape
     k_t = means_t.shape[0]
     cost = np.empty((k_s, k_t))
+    # Target summaries as contiguous arrays: means, covariance entries, and
+    # sqrt(det) (2-D) or the standard deviation (1-D).
+    mt0 = np.empty(k_t)
+    mt1 = np.zeros(k_t)
+    c00 = np.empty(k_t)
+    c01 = np.zeros(k_t)
+    c11 = np.zeros(k_t)
+    root_t = np.empty(k_t)
+    for j in range(k_t):
+        mt0[j] = means_t[j, 0]
+        c00[j] = covs_t[j, 0, 0]
+        if d == 2:
+            mt1[j] = means_t[j, 1]
+            c01[j] = covs_t[j, 0, 1]
+            c11[j] = covs_t[j, 1, 1]
+            root_t[j] = np.sqrt(_det_2x2(covs_t[j]))
+        else:
+            root_t[j] = np.sqrt(max(c00[j], 0.0))
+    for i in prange(k_s):
+        row = cost[i]
+        s00 = covs_s[i, 0, 0]
+        m0 = means_s[i, 0]
+        if d == 1:
+            sd = np.sqrt(max(s00, 0.0))
+            for j in range(k_t):
+                gap_m = m0 - mt0[j]
+                gap_s = sd - root_t[j]
+                row[j] = gap_m * gap_m + gap_s * gap_s
+        else:
+            s01 = covs_s[i, 0, 1]
+            s11 = covs_s[i, 1, 1]
+            m1 = means_s[i, 1]
+            root_s = np.sqrt(_det_2x2(covs_s[i]))
+            for j in range(k_t):
+                g0 = m0 - mt0[j]
+                g1 = m1 - mt1[j]
+                tr = s00 * c00[j] + 2.0 * s01 * c01[j] + s11 * c11[j]
+                root = np.sqrt(max(tr + 2.0 * root_s * root_t[j], 0.0))
+                value = g0 * g0 + g1 * g1 + s00 + s11 + c00[j] + c11[j] - 2.0 * root
+                row[j] = max(value, 0.0)
+    return cost
+
+
+@kernel(parallel=True)
+def _bures_cost_matrix(means_s, covs_s, means_t, covs_t):
+    """Squared Bures-Wasserstein costs between every source and target Gaussian.
+
+    For d >= 3 the trace term of a pair is the sum of the square roots of the
+    eigenvalues of ``F^T S F``, where ``F`` is the factor of whichever of the
+    two covariances has the lower rank and ``S`` is the other: null directions
+    of rank-deficient covariances then give exact zeros, not round-off whose
+    square root would be of size sqrt(eps).
+
+    Parameters
+    ----------
+    means_s : ndarray of shape (k_s, d)
+    covs_s : ndarray of shape (k_s, d, d)
+    means_t : ndarray of shape (k_t, d)
+    covs_t : ndarray of shape (k_t, d, d)
+
+    Returns
+    -------
+    cost : ndarray of shape (k_s, k_t)
+        ``W2^2`` between source i and target j, clipped at zero.
+    """
+    k_s, d = means_s.shape
+    k_t = means_t.shape[0]
+    if d <= 2:
+        return _closed_form_costs(means_s, covs_s, means_t, covs_t)
+    cost = np.empty((k_s, k_t))
     trace_t = np.empty(k_t)
     for j in range(k_t):
         acc = 0.0
         for a in range(d):
             acc += covs_t[j, a, a]
         trace_t[j] = acc
-    if d >= 3:
-        F, _, triangular = _factors(covs_s)
-    else:
-        F = np.empty((0, d, d))
-        triangular = np.empty(0, dtype=np.bool_)
+    F_s, _, tri_s, rank_s = _factors(covs_s)
+    F_t, _, tri_t, rank_t = _factors(covs_t)
     for i in prange(k_s):
         trace_s = 0.0
         for a in range(d):
@@ -99,26 +186,20 @@ def _bures_cost_matrix(means_s, covs_s, means_t, covs_t):
         off = np.empty(d)
         v = np.empty(d)
         p = np.empty(d)
-        root_s = np.sqrt(max(covs_s[i, 0, 0], 0.0))
         for j in range(k_t):
             mean_part = 0.0
             for a in range(d):
                 diff = means_s[i, a] - means_t[j, a]
                 mean_part += diff * diff
-            if d == 1:
-                gap = root_s - np.sqrt(max(covs_t[j, 0, 0], 0.0))
-                cov_part = gap * gap
-            elif d == 2:
-                root = _trace_sqrt_2x2(covs_s[i], covs_t[j])
-                cov_part = trace_s + trace_t[j] - 2.0 * root
+            if rank_t[j] < rank_s[i]:
+                _congruence(F_t[j], covs_s[i], tri_t[j], W, M)
             else:
-                _congruence(F[i], covs_t[j], triangular[i], W, M)
-                _eigvalsh_inplace(M, vals, off, v, p)
-                root = 0.0
-                for a in range(d):
-                    root += np.sqrt(max(vals[a], 0.0))
-                cov_part = trace_s + trace_t[j] - 2.0 * root
-            cost[i, j] = max(mean_part + cov_part, 0.0)
+                _congruence(F_s[i], covs_t[j], tri_s[i], W, M)
+            _eigvalsh_inplace(M, vals, off, v, p)
+            root = 0.0
+            for a in range(d):
+                root += np.sqrt(max(vals[a], 0.0))
+            cost[i, j] = max(mean_part + trace_s + trace_t[j] - 2.0 * root, 0.0)
     return cost
 
 
@@ -152,7 +233,7 @@ def _map_matrix(S1, S2, F, G, triangular, W, M, R, out):
     if d == 2:
         det1 = S1[0, 0] * S1[1, 1] - S1[0, 1] * S1[1, 0]
         if det1 > 1e-12 * (S1[0, 0] * S1[1, 1]):
-            det2 = max(S2[0, 0] * S2[1, 1] - S2[0, 1] * S2[1, 0], 0.0)
+            det2 = _det_2x2(S2)
             tau = _trace_sqrt_2x2(S1, S2)
             if tau > 0.0:
                 scale = np.sqrt(det1 * det2) / det1
@@ -187,7 +268,7 @@ def _gaussian_maps(covs_s, covs_t, rows, cols):
     """
     d = covs_s.shape[1]
     n_pairs = rows.shape[0]
-    F, G, triangular = _factors(covs_s)
+    F, G, triangular, _ = _factors(covs_s)
     maps = np.empty((n_pairs, d, d))
     for q in prange(n_pairs):
         i = rows[q]

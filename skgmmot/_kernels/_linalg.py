@@ -411,9 +411,12 @@ def _psd_factor(S, F, G):
     """Factor ``S = F F^T`` and write a (pseudo-)inverse ``G`` of ``F``.
 
     Cholesky when ``S`` is safely positive definite (``F`` lower triangular,
-    ``G = F^-1``); otherwise the symmetric square root from an eigendecomposition
-    with eigenvalues clipped at zero (``F = S^1/2``, ``G`` its pseudo-inverse,
-    treating eigenvalues below ``d * eps * max`` as zero).
+    ``G = F^-1``). Otherwise, from the eigendecomposition ``S = V diag(l) V^T``,
+    ``F = V diag(sqrt(l+))`` and ``G = diag(1 / sqrt(l+)) V^T`` (its
+    pseudo-inverse), where eigenvalues below ``d * eps * max(l)`` count as zero.
+    The columns of ``F`` for those eigenvalues are exactly zero, so a product
+    ``F^T T F`` has exact zero rows and columns there instead of round-off whose
+    square roots (of size sqrt(eps)) would spoil a Bures cost.
 
     Parameters
     ----------
@@ -426,30 +429,28 @@ def _psd_factor(S, F, G):
     -------
     triangular : bool
         True when ``F`` is the Cholesky factor (so lower triangular).
+    rank : int
+        ``d`` for a Cholesky factor, else the number of eigenvalues kept.
     """
+    d = S.shape[0]
     if _cholesky_lower(S, F):
         _lower_inverse(F, G)
-        return True
-    d = S.shape[0]
+        return True, d
     sym = 0.5 * (S + S.T)
     vals, vecs = np.linalg.eigh(sym)
     top = 0.0
     for c in range(d):
         top = max(top, abs(vals[c]))
     floor = d * _EPS * top
-    for a in range(d):
-        for b in range(d):
-            F[a, b] = 0.0
-            G[a, b] = 0.0
+    rank = 0
     for c in range(d):
-        if vals[c] > floor:
-            root = np.sqrt(vals[c])
-            for a in range(d):
-                for b in range(d):
-                    prod = vecs[a, c] * vecs[b, c]
-                    F[a, b] += prod * root
-                    G[a, b] += prod / root
-    return False
+        kept = vals[c] > floor
+        root = np.sqrt(vals[c]) if kept else 0.0
+        rank += 1 if kept else 0
+        for a in range(d):
+            F[a, c] = vecs[a, c] * root
+            G[c, a] = vecs[a, c] / root if kept else 0.0
+    return False, rank
 
 
 @kernel()
