@@ -404,6 +404,31 @@ def gmm_ot_apply_map(
         plan = _exact_ot(ws, wt, cost, plan=True, log=False)
     else:
         plan = _check_plan(plan, ws, mt.shape[0])
+    return _apply_map(x, (ms, Cs, ws), (mt, Ct), plan, method, seed)
+
+
+def _apply_map(x, source, target, plan, method, seed):
+    """Move validated samples ``x`` with the GMM-OT map given a plan.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n, d)
+    source : tuple (means, covs, weights)
+        Validated source mixture with positive definite covariances.
+    target : tuple (means, covs)
+        Validated target components.
+    plan : ndarray of shape (k_s, k_t)
+        Plan between the components (rows summing to the source weights).
+    method : {"bary", "rand"}
+    seed : None, int, RandomState or Generator
+        Randomness of ``"rand"``.
+
+    Returns
+    -------
+    out : ndarray of shape (n, d)
+    """
+    ms, Cs, ws = source
+    mt, Ct = target[0], target[1]
     # Pairs with plan mass; a plan whose rows match w_s has none where w_i = 0.
     rows, cols = np.nonzero((plan > 0) & (ws > 0)[:, None])
     rows = rows.astype(np.int64)
@@ -647,6 +672,56 @@ def _warm_start(previous, fallback):
     return np.where(ok[:, None, None], previous, fallback)
 
 
+def _fixed_point_update(means, covs, w_bar, mixtures, lambdas, plans, method):
+    """One update of the GMM-OT barycenter fixed point, given the K plans.
+
+    Every component i with positive weight becomes the Bures barycenter
+    (coefficients ``lambdas``) of the Gaussians that row i of each plan
+    selects; components of zero weight are left as they are.
+
+    Parameters
+    ----------
+    means : ndarray of shape (n, d)
+    covs : ndarray of shape (n, d, d)
+        Current barycenter components.
+    w_bar : ndarray of shape (n,)
+        Barycenter weights.
+    mixtures : list of (means, covs, weights) tuples
+        The K inputs.
+    lambdas : ndarray of shape (K,)
+        Barycentric coefficients.
+    plans : list of ndarray of shape (n, m_k)
+        Plans from the barycenter to each input.
+    method : {"euclidean", "bures"}
+        How a plan row selects a Gaussian of its input.
+
+    Returns
+    -------
+    means : ndarray of shape (n, d)
+    covs : ndarray of shape (n, d, d)
+        The updated components (new arrays).
+    """
+    n, d = means.shape
+    K = len(mixtures)
+    active = w_bar > 0.0
+    sel_means, sel_covs = _selections(plans, mixtures, w_bar, active, method, covs)
+    index = np.arange(n * K, dtype=np.int64).reshape(n, K)
+    new_covs = _barycenters(
+        sel_covs.reshape(n * K, d, d),
+        index,
+        np.broadcast_to(lambdas, (n, K)),
+        _warm_start(covs, np.einsum("k,ikab->iab", lambdas, sel_covs)),
+        INNER_TOL,
+        INNER_MAX_ITER,
+        "A Gaussian barycenter of the fixed-point update",
+    )[0]
+    new_means = np.einsum("k,ika->ia", lambdas, sel_means)
+    return (
+        np.where(active[:, None], new_means, means),
+        np.where(active[:, None, None], new_covs, covs),
+    )
+
+
 def gmm_barycenter_fixed_point(
     means_list,
     covs_list,
@@ -750,31 +825,15 @@ def gmm_barycenter_fixed_point(
         w_bar = check_weights(w_bar, n, "w_bar")
     iterations = check_positive_int(iterations, "iterations", allow_zero=True)
 
-    active = w_bar > 0.0
-    index = np.arange(n * K, dtype=np.int64).reshape(n, K)
-    coef = np.broadcast_to(lambdas, (n, K))
     means_its, covs_its = [means.copy()], [covs.copy()]
     for _ in range(iterations):
         plans = [
             _exact_ot(w_bar, w_k, _cost_matrix(means, covs, m_k, C_k), True, False)
             for m_k, C_k, w_k in mixtures
         ]
-        sel_means, sel_covs = _selections(
-            plans, mixtures, w_bar, active, barycentric_proj_method, covs
+        means, covs = _fixed_point_update(
+            means, covs, w_bar, mixtures, lambdas, plans, barycentric_proj_method
         )
-        new_covs = _barycenters(
-            sel_covs.reshape(n * K, d, d),
-            index,
-            coef,
-            _warm_start(covs, np.einsum("k,ikab->iab", lambdas, sel_covs)),
-            INNER_TOL,
-            INNER_MAX_ITER,
-            "A Gaussian barycenter of the fixed-point update",
-        )[0]
-        means = np.where(
-            active[:, None], np.einsum("k,ika->ia", lambdas, sel_means), means
-        )
-        covs = np.where(active[:, None, None], new_covs, covs)
         if log:
             means_its.append(means.copy())
             covs_its.append(covs.copy())
