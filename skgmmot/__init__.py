@@ -1,8 +1,10 @@
 """skgmmot: fast, scikit-learn-native optimal transport between Gaussian mixtures.
 
 The functional layer (:mod:`skgmmot.ot`) is a drop-in for POT's ``ot.gmm``.
-Importing skgmmot compiles nothing and imports neither scikit-learn nor POT;
-numba kernels compile on first use and are cached on disk.
+The estimators (:class:`GMMOTBarycenter`) follow scikit-learn's API. Importing
+skgmmot compiles nothing and imports neither scikit-learn nor POT (the
+estimators are loaded on first access); numba kernels compile on first use and
+are cached on disk.
 """
 
 from skgmmot.ot import (
@@ -17,7 +19,10 @@ from skgmmot.ot import (
 
 __version__ = "0.1.0.dev0"
 
+_LAZY = {"GMMOTBarycenter": "skgmmot._barycenter"}
+
 __all__ = [
+    "GMMOTBarycenter",
     "__version__",
     "bures_wasserstein_barycenter",
     "dist_bures_squared",
@@ -27,3 +32,18 @@ __all__ = [
     "gmm_ot_plan",
     "gmm_pdf",
 ]
+
+
+def __getattr__(name):
+    """Import the estimators on first access (they need scikit-learn)."""
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'skgmmot' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,619 @@
+"""GMMOTBarycenter: the GMM-OT barycenter as a scikit-learn estimator."""
+
+import numbers
+import sys
+import time
+import warnings
+from typing import ClassVar
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import (
+    BaseEstimator,
+    DensityMixin,
+    OneToOneFeatureMixin,
+    TransformerMixin,
+    clone,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skgmmot._base import MixtureResultMixin, precisions_cholesky
+from skgmmot._compat import Interval, StrOptions, _fit_context
+from skgmmot._validation import check_mixture, check_points, check_weights
+from skgmmot._weights import optimal_weights
+from skgmmot.ot import _apply_map, _cost_matrix, _exact_ot, _fixed_point_update
+
+_SINKHORN_MAX_ITER = 10000
+_SINKHORN_TOL = 1e-10
+
+
+def _is_mixture_like(item):
+    if "sklearn.mixture" in sys.modules and isinstance(
+        item, sys.modules["sklearn.mixture"].GaussianMixture
+    ):
+        return True
+    return isinstance(item, tuple) and len(item) == 3
+
+
+def _is_mixture_sequence(X):
+    """Whether ``X`` is a sequence of mixtures rather than a sample array."""
+    return (
+        isinstance(X, list | tuple)
+        and len(X) > 0
+        and all(_is_mixture_like(item) for item in X)
+    )
+
+
+def _plan(a, b, cost, solver, reg):
+    """Plan between the barycenter weights ``a`` and an input's ``b``."""
+    if solver == "exact":
+        return _exact_ot(a, b, cost, plan=True, log=False)
+    import ot
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        plan = ot.sinkhorn(
+            a,
+            b,
+            cost,
+            reg,
+            method="sinkhorn_log",
+            numItermax=_SINKHORN_MAX_ITER,
+            stopThr=_SINKHORN_TOL,
+        )
+    if any("converge" in str(w.message) for w in caught):
+        warnings.warn(
+            f"Sinkhorn did not converge in {_SINKHORN_MAX_ITER} iterations with "
+            f"reg={reg:g} (costs up to {cost.max():.3g}); its plans miss the input "
+            "weights. Increase reg or use ot_solver='exact'.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    return plan
+
+
+def _plans_and_objective(means, covs, weights, mixtures, lambdas, solver, reg):
+    costs = [_cost_matrix(means, covs, m, C) for m, C, _ in mixtures]
+    plans = [
+        _plan(weights, w, cost, solver, reg)
+        for (_, _, w), cost in zip(mixtures, costs, strict=True)
+    ]
+    objective = sum(
+        lam * float(np.sum(plan * cost))
+        for lam, plan, cost in zip(lambdas, plans, costs, strict=True)
+    )
+    return costs, plans, objective
+
+
+def _pooled_mass(mixtures, lambdas):
+    """Weight ``lambda_k w_kj`` of every input component, inputs concatenated."""
+    return np.concatenate(
+        [lam * w for lam, (_, _, w) in zip(lambdas, mixtures, strict=True)]
+    )
+
+
+def _kmeans_init(mixtures, lambdas, n_components, rng):
+    """k-means++ seeding among the pooled input components, in Bures distance.
+
+    The first component is drawn with probability proportional to its pooled
+    weight ``lambda_k w_kj``, every next one proportionally to that weight
+    times the squared Bures distance to the nearest component already chosen.
+    """
+    means = np.concatenate([m for m, _, _ in mixtures])
+    covs = np.concatenate([C for _, C, _ in mixtures])
+    mass = np.concatenate(
+        [lam * w for lam, (_, _, w) in zip(lambdas, mixtures, strict=True)]
+    )
+    chosen = [int(rng.choice(mass.size, p=mass / mass.sum()))]
+    nearest = _cost_matrix(means, covs, means[chosen], covs[chosen])[:, 0]
+    for _ in range(1, n_components):
+        score = mass * nearest
+        score[chosen] = 0.0
+        if score.sum() <= 0.0:  # all remaining components coincide with chosen
+            score = mass.copy()
+            score[chosen] = 0.0
+        new = int(rng.choice(mass.size, p=score / score.sum()))
+        chosen.append(new)
+        dist = _cost_matrix(means, covs, means[[new]], covs[[new]])[:, 0]
+        nearest = np.minimum(nearest, dist)
+    return means[chosen].copy(), covs[chosen].copy()
+
+
+def _random_init(mixtures, lambdas, n_components, rng):
+    """Distinct pooled input components drawn proportionally to their weights."""
+    means = np.concatenate([m for m, _, _ in mixtures])
+    covs = np.concatenate([C for _, C, _ in mixtures])
+    mass = np.concatenate(
+        [lam * w for lam, (_, _, w) in zip(lambdas, mixtures, strict=True)]
+    )
+    mass = mass + 1e-12 * mass.max()  # zero-weight components stay drawable
+    chosen = rng.choice(
+        mass.size, size=n_components, replace=False, p=mass / mass.sum()
+    )
+    return means[chosen].copy(), covs[chosen].copy()
+
+
+def _progress_bar(done, total, width=30):
+    filled = int(width * done / total)
+    return "[" + "#" * filled + "." * (width - filled) + f"] {done}/{total}"
+
+
+class GMMOTBarycenter(
+    OneToOneFeatureMixin,
+    TransformerMixin,
+    DensityMixin,
+    MixtureResultMixin,
+    BaseEstimator,
+):
+    r"""GMM-OT barycenter of Gaussian mixtures, as a scikit-learn estimator.
+
+    Computes the mixture :math:`\bar\mu` with ``n_components`` components that
+    minimises :math:`\sum_k \lambda_k MW_2^2(\bar\mu, \mu_k)` over K input
+    mixtures, by the fixed-point method of Tanguy, Delon & Gozlan [2]_: every
+    iteration computes the K plans between the barycenter and the inputs, then
+    replaces each barycenter component by the Bures barycenter (coefficients
+    :math:`\lambda`) of the Gaussians its plan rows select. The result behaves
+    like a fitted ``GaussianMixture`` (``predict``, ``score_samples``,
+    ``sample``, ``bic``...) and ``transform`` moves every group's samples onto
+    it with the GMM-OT map of that group.
+
+    Parameters
+    ----------
+    n_components : int, default=3
+        Number of components of the barycenter.
+    weights : array-like of shape (K,), default=None
+        Barycentric coefficients :math:`\lambda` of the inputs; uniform if None.
+    init : {"kmeans", "random"} or mixture, default="kmeans"
+        Initial barycenter components: "kmeans" seeds them k-means++-style
+        among the pooled input components in Bures distance, "random" draws
+        distinct input components proportionally to their weights; a mixture
+        (fitted ``GaussianMixture`` or ``(means, covariances, weights)``) is
+        used as given, weights included.
+    max_iter : int, default=100
+        Maximum number of fixed-point iterations.
+    tol : float, default=1e-6
+        Stop when the objective decreases by less than ``tol`` times its value
+        in one iteration (a rise also stops the iterations).
+    ot_solver : {"exact", "sinkhorn"}, default="exact"
+        Plans by network simplex (POT's ``emd``), or entropic plans by
+        log-domain Sinkhorn with regularisation ``reg`` (stable for small
+        ``reg``; in the units of the squared-distance costs).
+    reg : float, default=0.1
+        Entropic regularisation of ``ot_solver="sinkhorn"``.
+    projection : {"euclidean", "bures"}, default="euclidean"
+        How a plan row selects a Gaussian of an input: the convex combination
+        of its components' means and covariances ("euclidean", fast), or their
+        Bures barycenter ("bures"). With exact plans, "bures" makes every
+        iteration a descent step, so the objective never increases; with
+        "euclidean" the convex combination of covariances is not the minimiser
+        and the objective can rise slightly (about 1e-6 relative) near
+        convergence, which stops the iterations.
+    learn_weights : bool, default=False
+        Also optimise the barycenter's component weights. Each iteration then
+        first computes, for the current components, the weights and plans that
+        minimise the objective jointly: one linear program in which all K plans
+        share the barycenter weights as first marginal (solved exactly with
+        HiGHS); then updates the components. Both steps decrease the
+        objective (exactly for ``projection="bures"``). Weights may become
+        zero; such components keep their last means and covariances.
+    gmm : GaussianMixture, default=None
+        Template cloned and fitted per group when ``fit`` receives samples;
+        default ``GaussianMixture(n_components=self.n_components,
+        covariance_type="full")``. Its ``random_state``, if None, is drawn from
+        ``random_state``.
+    n_jobs : int, default=None
+        Number of jobs fitting the per-group mixtures (joblib).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation and the per-group mixtures.
+    verbose : int, default=0
+        1 prints the iteration, objective and time; 2 adds a progress bar.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+        Barycenter weights.
+    means_ : ndarray of shape (n_components, n_features)
+        Barycenter means.
+    covariances_ : ndarray of shape (n_components, n_features, n_features)
+        Barycenter covariances.
+    precisions_cholesky_ : ndarray of shape (n_components, n_features, n_features)
+        Cholesky factors of the precisions, as in ``GaussianMixture``.
+    n_features_in_ : int
+        Number of features.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when fitted on a DataFrame with string column names.
+    n_iter_ : int
+        Fixed-point iterations done.
+    converged_ : bool
+        Whether the tolerance was reached before ``max_iter``.
+    cost_ : float
+        Final objective :math:`\sum_k \lambda_k MW_2^2(\bar\mu, \mu_k)` (with
+        entropic plans: their transport cost, without the entropy).
+    cost_curve_ : ndarray of shape (n_iter_ + 1,)
+        The objective at the initial point and after every iteration.
+    plans_ : list of ndarray of shape (n_components, k_k)
+        Final plans between the barycenter and each input.
+    mixtures_ : list of tuple
+        The K inputs as (means, covariances, weights) arrays.
+    domains_ : ndarray of shape (K,)
+        The group labels, in the order of ``mixtures_`` (sample mode); in
+        mixture mode ``arange(K)``.
+
+    See Also
+    --------
+    skgmmot.gmm_barycenter_fixed_point : The functional version (POT's API).
+    sklearn.mixture.GaussianMixture : What the barycenter behaves like.
+
+    References
+    ----------
+    .. [1] Delon, J., & Desolneux, A. (2020). A Wasserstein-type distance in
+       the space of Gaussian mixture models. SIAM Journal on Imaging Sciences,
+       13(2), 936-970.
+    .. [2] Tanguy, E., Delon, J., & Gozlan, N. (2024). Computing barycenters of
+       measures for generic transport costs. arXiv:2501.04016.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skgmmot import GMMOTBarycenter
+    >>> rng = np.random.RandomState(0)
+    >>> X = np.vstack([rng.randn(100, 2), rng.randn(100, 2) + [4, 0]])
+    >>> groups = np.repeat([0, 1], 100)
+    >>> bary = GMMOTBarycenter(n_components=1, random_state=0)
+    >>> bary = bary.fit(X, sample_domain=groups)
+    >>> bool(np.allclose(bary.means_[0], X.mean(axis=0)))  # average of the groups
+    True
+    >>> bary.transform(X, sample_domain=groups).shape
+    (200, 2)
+    """
+
+    __metadata_request__fit: ClassVar[dict] = {"sample_domain": True}
+    __metadata_request__transform: ClassVar[dict] = {"sample_domain": True}
+
+    _parameter_constraints: ClassVar[dict] = {
+        "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
+        "weights": ["array-like", None],
+        "init": [StrOptions({"kmeans", "random"}), tuple, GaussianMixture],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "ot_solver": [StrOptions({"exact", "sinkhorn"})],
+        "reg": [Interval(numbers.Real, 0, None, closed="neither")],
+        "projection": [StrOptions({"euclidean", "bures"})],
+        "learn_weights": ["boolean"],
+        "gmm": [GaussianMixture, None],
+        "n_jobs": [numbers.Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_components=3,
+        *,
+        weights=None,
+        init="kmeans",
+        max_iter=100,
+        tol=1e-6,
+        ot_solver="exact",
+        reg=0.1,
+        projection="euclidean",
+        learn_weights=False,
+        gmm=None,
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_components = n_components
+        self.weights = weights
+        self.init = init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.ot_solver = ot_solver
+        self.reg = reg
+        self.projection = projection
+        self.learn_weights = learn_weights
+        self.gmm = gmm
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+
+    def _fit_groups(self, X, sample_domain, rng):
+        """Fit one mixture per group of samples; return them and the labels."""
+        if sample_domain is None:
+            labels = np.zeros(X.shape[0], dtype=np.int64)
+        else:
+            labels = np.asarray(sample_domain)
+            if labels.shape != (X.shape[0],):
+                raise ValueError(
+                    "sample_domain must have one label per sample: got shape "
+                    f"{labels.shape} for {X.shape[0]} samples."
+                )
+        domains = np.unique(labels)
+        template = (
+            GaussianMixture(n_components=self.n_components, covariance_type="full")
+            if self.gmm is None
+            else self.gmm
+        )
+        seeds = rng.randint(np.iinfo(np.int32).max, size=domains.size)
+        models = []
+        for domain, seed in zip(domains, seeds, strict=True):
+            model = clone(template)
+            if model.random_state is None:
+                model.set_params(random_state=int(seed))
+            models.append((model, X[labels == domain]))
+        fitted = Parallel(n_jobs=self.n_jobs)(
+            delayed(model.fit)(part) for model, part in models
+        )
+        mixtures = [
+            check_mixture(model, f"mixture of group {domain!r}")
+            for model, domain in zip(fitted, domains, strict=True)
+        ]
+        return mixtures, domains
+
+    def _initial_mixture(self, mixtures, lambdas, rng):
+        if isinstance(self.init, str):
+            pool = sum(m.shape[0] for m, _, _ in mixtures)
+            if self.n_components > pool:
+                raise ValueError(
+                    f"n_components={self.n_components} is larger than the "
+                    f"{pool} components of all inputs together; pass init as a "
+                    "mixture to start from more components."
+                )
+            seed = _kmeans_init if self.init == "kmeans" else _random_init
+            means, covs = seed(mixtures, lambdas, self.n_components, rng)
+            weights = np.full(self.n_components, 1.0 / self.n_components)
+            return means, covs, weights
+        means, covs, weights = check_mixture(self.init, "init")
+        if means.shape[0] != self.n_components:
+            raise ValueError(
+                f"init has {means.shape[0]} components but n_components="
+                f"{self.n_components}."
+            )
+        if means.shape[1] != mixtures[0][0].shape[1]:
+            raise ValueError(
+                f"init has {means.shape[1]} features but the inputs have "
+                f"{mixtures[0][0].shape[1]}."
+            )
+        return means, covs, weights
+
+    def _report(self, iteration, objective, start):
+        if self.verbose <= 0:
+            return
+        line = (
+            f"[GMMOTBarycenter] iteration {iteration:4d}  objective "
+            f"{objective:.10g}  time {time.perf_counter() - start:.3f}s"
+        )
+        if self.verbose >= 2:
+            line += "  " + _progress_bar(iteration, self.max_iter)
+        print(line, flush=True)
+
+    def _solve(self, mixtures, rng):
+        """Run the fixed point; return every fitted attribute, set nothing."""
+        K = len(mixtures)
+        if self.weights is None:
+            lambdas = np.full(K, 1.0 / K)
+        else:
+            lambdas = check_weights(self.weights, K, "weights (one per input mixture)")
+        means, covs, w = self._initial_mixture(mixtures, lambdas, rng)
+        input_weights = [wk for _, _, wk in mixtures]
+        solver, reg = self.ot_solver, self.reg
+        start = time.perf_counter()
+        costs, plans, objective = _plans_and_objective(
+            means, covs, w, mixtures, lambdas, solver, reg
+        )
+        curve = [objective]
+        self._report(0, objective, start)
+        converged = False
+        n_iter = 0
+        for n_iter in range(1, self.max_iter + 1):
+            if self.learn_weights:
+                w, lp_plans, _ = optimal_weights(costs, input_weights, lambdas)
+                if solver == "exact":
+                    plans = lp_plans
+                else:
+                    plans = [
+                        _plan(w, wk, c, solver, reg)
+                        for wk, c in zip(input_weights, costs, strict=True)
+                    ]
+            means, covs = _fixed_point_update(
+                means, covs, w, mixtures, lambdas, plans, self.projection
+            )
+            costs, plans, new_objective = _plans_and_objective(
+                means, covs, w, mixtures, lambdas, solver, reg
+            )
+            curve.append(new_objective)
+            self._report(n_iter, new_objective, start)
+            decrease = objective - new_objective
+            objective = new_objective
+            if decrease <= self.tol * abs(curve[-2]):
+                converged = True
+                break
+        if not converged:
+            warnings.warn(
+                f"GMMOTBarycenter did not converge in max_iter={self.max_iter} "
+                f"iterations (last relative decrease {decrease / abs(curve[-2]):.3g}"
+                f" > tol={self.tol:g}); increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return {
+            "weights_": w,
+            "means_": means,
+            "covariances_": covs,
+            "precisions_cholesky_": precisions_cholesky(covs),
+            "n_iter_": n_iter,
+            "converged_": converged,
+            "cost_": objective,
+            "cost_curve_": np.asarray(curve),
+            "plans_": plans,
+        }
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, *, sample_domain=None):
+        """Compute the GMM-OT barycenter of several mixtures, or of groups.
+
+        Parameters
+        ----------
+        X : sequence of mixtures, or array-like of shape (n_samples, n_features)
+            Either K mixtures (fitted ``GaussianMixture`` of any covariance
+            type, or ``(means, covariances, weights)`` tuples, possibly of
+            different sizes), or samples from which one ``GaussianMixture``
+            (a clone of ``gmm``) is fitted per group of ``sample_domain``.
+        y : None
+            Ignored; present for scikit-learn API consistency.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Integer group label of every sample (sample mode only). None puts
+            every sample in one group, whose barycenter is its own mixture.
+
+        Returns
+        -------
+        self : GMMOTBarycenter
+            The fitted estimator.
+        """
+        rng = check_random_state(self.random_state)
+        # The initialisation draws from its own stream, so that fitting on
+        # samples and on the same mixtures starts from the same barycenter.
+        init_rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
+        if _is_mixture_sequence(X):
+            if sample_domain is not None:
+                raise ValueError(
+                    "sample_domain is only used when X holds samples; X is a "
+                    "sequence of mixtures."
+                )
+            mixtures = [
+                check_mixture(item, f"mixtures[{k}]") for k, item in enumerate(X)
+            ]
+            d = mixtures[0][0].shape[1]
+            for k, (means, _, _) in enumerate(mixtures):
+                if means.shape[1] != d:
+                    raise ValueError(
+                        f"mixtures[{k}] has {means.shape[1]} features but "
+                        f"mixtures[0] has {d}."
+                    )
+            domains = np.arange(len(mixtures))
+            fitted = self._solve(mixtures, init_rng)
+            for name in ("feature_names_in_",):
+                if hasattr(self, name):
+                    delattr(self, name)
+            self.n_features_in_ = d
+        else:
+            X = validate_data(self, X, dtype=[np.float64], ensure_min_samples=2)
+            mixtures, domains = self._fit_groups(X, sample_domain, rng)
+            fitted = self._solve(mixtures, init_rng)
+        for name, value in fitted.items():
+            setattr(self, name, value)
+        self.mixtures_ = mixtures
+        self.domains_ = domains
+        return self
+
+    # ------------------------------------------------------------ transform
+
+    def transform(self, X, *, sample_domain=None):
+        """Move every group's samples onto the barycenter (GMM-OT map T_bary).
+
+        Each sample of group g is moved by the barycentric GMM-OT map from the
+        group's mixture to the barycenter, with the plan found by ``fit``;
+        groups that differ by a batch effect are aligned onto one reference.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Group of every sample: a label seen in ``fit`` (mixture mode: the
+            input's index). May be None only if ``fit`` saw a single group.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            The moved samples.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = check_points(X, self.n_features_in_, "X")
+        if sample_domain is None:
+            if len(self.domains_) != 1:
+                raise ValueError(
+                    f"sample_domain is required: the estimator was fitted on "
+                    f"{len(self.domains_)} groups."
+                )
+            labels = np.full(X.shape[0], self.domains_[0])
+        else:
+            labels = np.asarray(sample_domain)
+            if labels.shape != (X.shape[0],):
+                raise ValueError(
+                    "sample_domain must have one label per sample: got shape "
+                    f"{labels.shape} for {X.shape[0]} samples."
+                )
+        unknown = np.setdiff1d(np.unique(labels), self.domains_)
+        if unknown.size:
+            raise ValueError(
+                f"sample_domain has labels {unknown.tolist()} not seen in fit "
+                f"(known: {self.domains_.tolist()})."
+            )
+        out = np.empty_like(X)
+        target = (self.means_, self.covariances_)
+        for k, domain in enumerate(self.domains_):
+            rows = labels == domain
+            if np.any(rows):
+                plan = np.ascontiguousarray(self.plans_[k].T)
+                out[rows] = _apply_map(
+                    X[rows], self.mixtures_[k], target, plan, "bary", None
+                )
+        return out
+
+    def fit_transform(self, X, y=None, *, sample_domain=None):
+        """Fit on samples and groups, then move the samples onto the barycenter.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+        y : None
+            Ignored.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Group label of every sample.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            The moved samples.
+        """
+        return self.fit(X, sample_domain=sample_domain).transform(
+            X, sample_domain=sample_domain
+        )
+
+    def score(self, X, y=None):
+        """Mean log-likelihood of samples, or minus the mean MW2² to mixtures.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or sequence of mixtures
+            Samples (scored like ``GaussianMixture.score``), or mixtures
+            (scored by minus their mean squared GMM-OT distance to the
+            barycenter). Higher is better in both cases.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            The score.
+        """
+        check_is_fitted(self)
+        if _is_mixture_sequence(X):
+            target = (self.means_, self.covariances_, self.weights_)
+            losses = []
+            for k, item in enumerate(X):
+                means, covs, weights = check_mixture(item, f"X[{k}]")
+                cost = _cost_matrix(means, covs, target[0], target[1])
+                losses.append(
+                    _exact_ot(weights, target[2], cost, plan=False, log=False)
+                )
+            return -float(np.mean(losses))
+        return float(np.mean(self.score_samples(X)))

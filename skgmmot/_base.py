@@ -1,0 +1,165 @@
+"""GaussianMixture-like behaviour for estimators whose result is a mixture."""
+
+import numpy as np
+from sklearn.mixture import GaussianMixture
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+
+def precisions_cholesky(covariances):
+    """Cholesky factors of the precisions, as ``GaussianMixture`` stores them.
+
+    Parameters
+    ----------
+    covariances : ndarray of shape (k, d, d)
+        Positive definite covariances.
+
+    Returns
+    -------
+    prec_chol : ndarray of shape (k, d, d)
+        Upper-triangular ``U`` with ``U U^T = covariances^-1``.
+    """
+    lower = np.linalg.cholesky(covariances)
+    eye = np.broadcast_to(np.eye(covariances.shape[1]), covariances.shape)
+    return np.linalg.solve(lower, eye).transpose(0, 2, 1)
+
+
+class MixtureResultMixin:
+    """Methods of ``GaussianMixture`` for an estimator that fits a mixture.
+
+    The estimator must set ``weights_``, ``means_`` and full ``covariances_``.
+    Every method evaluates the fitted mixture through a ``GaussianMixture``
+    built by :meth:`to_gaussian_mixture`, so results are scikit-learn's.
+    """
+
+    def to_gaussian_mixture(self):
+        """Return a fitted ``GaussianMixture`` equal to the fitted mixture.
+
+        Returns
+        -------
+        gmm : sklearn.mixture.GaussianMixture
+            With ``covariance_type="full"``, the fitted weights, means and
+            covariances, and this estimator's ``random_state`` (used by
+            ``sample``).
+        """
+        check_is_fitted(self)
+        k, d = self.means_.shape
+        gmm = GaussianMixture(
+            n_components=k, covariance_type="full", random_state=self.random_state
+        )
+        gmm.weights_ = self.weights_.copy()
+        gmm.means_ = self.means_.copy()
+        gmm.covariances_ = self.covariances_.copy()
+        gmm.precisions_cholesky_ = self.precisions_cholesky_.copy()
+        prec = self.precisions_cholesky_
+        gmm.precisions_ = prec @ prec.transpose(0, 2, 1)
+        gmm.converged_ = bool(self.converged_)
+        gmm.n_iter_ = int(self.n_iter_)
+        gmm.lower_bound_ = -np.inf
+        gmm.n_features_in_ = d
+        return gmm
+
+    def _evaluate(self, method, X):
+        """Call ``GaussianMixture.<method>(X)`` on the fitted mixture.
+
+        Components of weight zero (possible with learned weights) have log
+        weight -inf, which scikit-learn handles; the warning is silenced.
+        """
+        X = self._check_samples(X)
+        with np.errstate(divide="ignore"):
+            return getattr(self.to_gaussian_mixture(), method)(X)
+
+    def _check_samples(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+
+    def score_samples(self, X):
+        """Log-density of the fitted mixture at every sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_prob : ndarray of shape (n_samples,)
+            ``log p(x)`` for every row of ``X``.
+        """
+        return self._evaluate("score_samples", X)
+
+    def predict(self, X):
+        """Most likely component of the fitted mixture for every sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Component indices.
+        """
+        return self._evaluate("predict", X)
+
+    def predict_proba(self, X):
+        """Posterior probability of every component of the fitted mixture.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_components)
+            Responsibilities; rows sum to one.
+        """
+        return self._evaluate("predict_proba", X)
+
+    def sample(self, n_samples=1):
+        """Draw samples from the fitted mixture.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            Samples, grouped by component.
+        labels : ndarray of shape (n_samples,)
+            The component of every sample.
+        """
+        return self.to_gaussian_mixture().sample(n_samples)
+
+    def bic(self, X):
+        """Bayesian information criterion of the fitted mixture on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        bic : float
+            Lower is better.
+        """
+        return self._evaluate("bic", X)
+
+    def aic(self, X):
+        """Akaike information criterion of the fitted mixture on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        aic : float
+            Lower is better.
+        """
+        return self._evaluate("aic", X)
