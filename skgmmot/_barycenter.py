@@ -136,6 +136,17 @@ def _random_init(mixtures, lambdas, n_components, rng):
     return means[chosen].copy(), covs[chosen].copy()
 
 
+def _check_labels(sample_domain, n_samples):
+    """Validate one group label per sample."""
+    labels = np.asarray(sample_domain)
+    if labels.shape != (n_samples,):
+        raise ValueError(
+            "sample_domain must have one label per sample: got shape "
+            f"{labels.shape} for {n_samples} samples."
+        )
+    return labels
+
+
 def _progress_bar(done, total, width=30):
     filled = int(width * done / total)
     return "[" + "#" * filled + "." * (width - filled) + f"] {done}/{total}"
@@ -327,12 +338,7 @@ class GMMOTBarycenter(
         if sample_domain is None:
             labels = np.zeros(X.shape[0], dtype=np.int64)
         else:
-            labels = np.asarray(sample_domain)
-            if labels.shape != (X.shape[0],):
-                raise ValueError(
-                    "sample_domain must have one label per sample: got shape "
-                    f"{labels.shape} for {X.shape[0]} samples."
-                )
+            labels = _check_labels(sample_domain, X.shape[0])
         domains = np.unique(labels)
         template = (
             GaussianMixture(n_components=self.n_components, covariance_type="full")
@@ -544,12 +550,7 @@ class GMMOTBarycenter(
                 )
             labels = np.full(X.shape[0], self.domains_[0])
         else:
-            labels = np.asarray(sample_domain)
-            if labels.shape != (X.shape[0],):
-                raise ValueError(
-                    "sample_domain must have one label per sample: got shape "
-                    f"{labels.shape} for {X.shape[0]} samples."
-                )
+            labels = _check_labels(sample_domain, X.shape[0])
         unknown = np.setdiff1d(np.unique(labels), self.domains_)
         if unknown.size:
             raise ValueError(
