@@ -158,12 +158,15 @@ def test_random_state_reproducible(gmm_factory, init):
     np.testing.assert_array_equal(a.covariances_, b.covariances_)
 
 
-@pytest.mark.parametrize("reg", [0.05, 0.5])
+@pytest.mark.parametrize("reg", [0.5, 5.0])
 def test_sinkhorn_plans_are_pots_log_domain_sinkhorn(gmm_factory, reg):
     mixtures = _mixtures(gmm_factory)
     lambdas = np.array([0.2, 0.3, 0.5])
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
+        # Only the estimator's max_iter warning; Sinkhorn must converge.
+        warnings.filterwarnings(
+            "ignore", "GMMOTBarycenter did not converge", ConvergenceWarning
+        )
         est = GMMOTBarycenter(
             n_components=3,
             weights=lambdas,
