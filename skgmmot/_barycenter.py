@@ -1,7 +1,6 @@
 """GMMOTBarycenter: the GMM-OT barycenter as a scikit-learn estimator."""
 
 import numbers
-import sys
 import time
 import warnings
 from typing import ClassVar
@@ -22,7 +21,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skgmmot._base import MixtureResultMixin, precisions_cholesky
 from skgmmot._compat import Interval, StrOptions, _fit_context
-from skgmmot._validation import check_mixture, check_points, check_weights
+from skgmmot._validation import (
+    _is_sklearn_mixture,
+    check_mixture,
+    check_points,
+    check_weights,
+)
 from skgmmot._weights import optimal_weights
 from skgmmot.ot import _apply_map, _cost_matrix, _exact_ot, _fixed_point_update
 
@@ -31,11 +35,7 @@ _SINKHORN_TOL = 1e-10
 
 
 def _is_mixture_like(item):
-    if "sklearn.mixture" in sys.modules and isinstance(
-        item, sys.modules["sklearn.mixture"].GaussianMixture
-    ):
-        return True
-    return isinstance(item, tuple) and len(item) == 3
+    return _is_sklearn_mixture(item) or (isinstance(item, tuple) and len(item) == 3)
 
 
 def _is_mixture_sequence(X):
@@ -503,9 +503,8 @@ class GMMOTBarycenter(
                     )
             domains = np.arange(len(mixtures))
             fitted = self._solve(mixtures, init_rng)
-            for name in ("feature_names_in_",):
-                if hasattr(self, name):
-                    delattr(self, name)
+            if hasattr(self, "feature_names_in_"):  # from an earlier fit on samples
+                del self.feature_names_in_
             self.n_features_in_ = d
         else:
             X = validate_data(self, X, dtype=[np.float64], ensure_min_samples=2)

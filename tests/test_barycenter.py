@@ -283,3 +283,17 @@ def test_does_not_modify_inputs(gmm_factory):
             np.testing.assert_array_equal(a, b)
     for a, b in zip(init, init_before, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_bayesian_gaussian_mixtures_are_mixtures(rng):
+    from sklearn.mixture import BayesianGaussianMixture
+
+    models = [
+        BayesianGaussianMixture(n_components=2, random_state=0).fit(
+            rng.randn(80, 2) + s
+        )
+        for s in (0.0, 3.0)
+    ]
+    est = GMMOTBarycenter(n_components=2, random_state=0).fit(models)
+    np.testing.assert_array_equal(est.domains_, [0, 1])
+    assert est.means_.shape == (2, 2)
