@@ -17,7 +17,9 @@ from skgmmot._kernels._density import (
     _map_random,
 )
 from skgmmot._kernels._linalg import (
+    JACOBI_MAX_D,
     _cholesky_lower,
+    _jacobi_eigh,
     _lower_inverse,
     _psd_factor,
     _sqrtm_psd,
@@ -35,8 +37,10 @@ def _compiled_and_python(kernel):
 
 
 def _sqrtm_ref(S):
+    """PSD square root; eigenvalues at round-off level (d eps max) count as 0."""
     vals, vecs = np.linalg.eigh(0.5 * (S + S.T))
-    return (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.T
+    vals = np.where(vals > S.shape[0] * np.finfo(float).eps * vals.max(), vals, 0.0)
+    return (vecs * np.sqrt(vals)) @ vecs.T
 
 
 def _bures_ref(m1, S1, m2, S2):
@@ -70,6 +74,38 @@ def test_cholesky_reports_singular(spd_factory, d):
     S = spd_factory(1, d, rank=d - 1)[0]
     assert not _cholesky_lower(S, np.empty((d, d)))
     assert not _cholesky_lower(np.zeros((d, d)), np.empty((d, d)))
+
+
+def _jacobi_cases(rng, d):
+    q, _ = np.linalg.qr(rng.randn(d, d))
+    a = rng.randn(d, d)
+    yield "indefinite", a + a.T
+    yield "cond 1e12", (q * np.logspace(0.0, -12.0, d)) @ q.T
+    yield "repeated", (q * np.r_[np.full(d - 1, 2.0), 5.0]) @ q.T
+    yield "identity", np.eye(d)
+    yield "diagonal", np.diag(rng.rand(d))
+    yield "zero", np.zeros((d, d))
+    yield "huge", 1e200 * (a @ a.T)
+    yield "tiny", 1e-200 * (a @ a.T)
+
+
+@_compiled_and_python(_jacobi_eigh)
+@pytest.mark.parametrize("d", range(1, JACOBI_MAX_D + 1))
+def test_jacobi_eigh(rng, impl, d):
+    for name, S in _jacobi_cases(rng, d):
+        S = 0.5 * (S + S.T)
+        A, V = S.copy(), np.empty((d, d))
+        impl(A, V)
+        vals = np.diag(A)
+        order = np.argsort(vals)
+        ref = np.linalg.eigvalsh(S)
+        scale = np.abs(ref).max() if np.any(ref) else 1.0
+        np.testing.assert_allclose(vals[order], ref, atol=1e-14 * scale, err_msg=name)
+        np.testing.assert_allclose(V.T @ V, np.eye(d), atol=1e-14, err_msg=name)
+        np.testing.assert_allclose(
+            (V * vals) @ V.T, S, atol=1e-14 * scale, err_msg=name
+        )
+        np.testing.assert_array_equal(A - np.diag(vals), 0.0, err_msg=name)
 
 
 @pytest.mark.parametrize("d", DIMS)

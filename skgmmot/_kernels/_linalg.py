@@ -379,11 +379,85 @@ def _eigvalsh_inplace(A, diag, off, v, p):
             diag[i] *= factor
 
 
+#: Matrices up to this size are diagonalised by Jacobi rotations, which beat
+#: LAPACK's call overhead there (benchmarks/bench_barycenter.py, ``--only eigh``).
+JACOBI_MAX_D = 6
+_JACOBI_MAX_SWEEPS = 50
+
+
+@kernel()
+def _jacobi_eigh(A, V):
+    """Diagonalise the symmetric matrix ``A`` in place by cyclic Jacobi rotations.
+
+    On return the diagonal of ``A`` holds the eigenvalues (unsorted) and the
+    columns of ``V`` the eigenvectors. A rotation zeroing ``A[p, q]`` is skipped
+    once ``|A[p, q]| <= eps * sqrt(|A[p, p] A[q, q]|)``, the criterion of
+    Demmel & Veselić (1992) under which positive definite matrices get their
+    eigenvalues to high relative accuracy, small ones included.
+
+    Parameters
+    ----------
+    A : ndarray of shape (d, d)
+        Symmetric matrix, overwritten.
+    V : ndarray of shape (d, d)
+        Output, overwritten with the orthogonal eigenvector matrix.
+    """
+    d = A.shape[0]
+    for i in range(d):
+        for j in range(d):
+            V[i, j] = 1.0 if i == j else 0.0
+    for _ in range(_JACOBI_MAX_SWEEPS):
+        rotated = False
+        for p in range(d - 1):
+            for q in range(p + 1, d):
+                apq = A[p, q]
+                app = A[p, p]
+                aqq = A[q, q]
+                small = _EPS * math.sqrt(abs(app)) * math.sqrt(abs(aqq))
+                if abs(apq) <= small or abs(apq) < _TINY:
+                    A[p, q] = 0.0
+                    A[q, p] = 0.0
+                    continue
+                rotated = True
+                # tan of the rotation angle: the smaller root of
+                # t^2 + 2 theta t - 1 = 0, theta = (aqq - app) / (2 apq).
+                theta = (aqq - app) / (2.0 * apq)
+                if abs(theta) > 1e150:
+                    t = 0.5 / theta
+                else:
+                    t = 1.0 / (abs(theta) + math.sqrt(theta * theta + 1.0))
+                    if theta < 0.0:
+                        t = -t
+                c = 1.0 / math.sqrt(t * t + 1.0)
+                s = t * c
+                A[p, p] = app - t * apq
+                A[q, q] = aqq + t * apq
+                A[p, q] = 0.0
+                A[q, p] = 0.0
+                for r in range(d):
+                    if r != p and r != q:
+                        arp = A[r, p]
+                        arq = A[r, q]
+                        A[r, p] = c * arp - s * arq
+                        A[p, r] = A[r, p]
+                        A[r, q] = s * arp + c * arq
+                        A[q, r] = A[r, q]
+                for r in range(d):
+                    vrp = V[r, p]
+                    vrq = V[r, q]
+                    V[r, p] = c * vrp - s * vrq
+                    V[r, q] = s * vrp + c * vrq
+        if not rotated:
+            return
+
+
 @kernel()
 def _sqrtm_psd(M, out):
     """Write the PSD square root of the symmetric matrix ``M`` into ``out``.
 
-    Eigenvalues below zero (round-off on singular matrices) are clipped to 0.
+    Eigenvalues below ``d * eps * max(eigenvalues)`` (round-off on singular
+    matrices) count as 0. Jacobi rotations up to ``JACOBI_MAX_D``, LAPACK's
+    ``eigh`` above.
 
     Parameters
     ----------
@@ -394,12 +468,26 @@ def _sqrtm_psd(M, out):
     """
     d = M.shape[0]
     sym = 0.5 * (M + M.T)
-    vals, vecs = np.linalg.eigh(sym)
+    if d <= JACOBI_MAX_D:
+        vecs = np.empty((d, d))
+        _jacobi_eigh(sym, vecs)
+        vals = np.empty(d)
+        for c in range(d):
+            vals[c] = sym[c, c]
+    else:
+        vals, vecs = np.linalg.eigh(sym)
+    # Eigenvalues at round-off level are zero: their square roots (of size
+    # sqrt(eps)) would be noise far above the accuracy of the others.
+    floor = 0.0
+    for c in range(d):
+        floor = max(floor, d * _EPS * vals[c])
     for a in range(d):
         for b in range(d):
             out[a, b] = 0.0
     for c in range(d):
-        root = np.sqrt(max(vals[c], 0.0))
+        if vals[c] <= floor:
+            continue
+        root = np.sqrt(vals[c])
         for a in range(d):
             va = vecs[a, c] * root
             for b in range(d):
