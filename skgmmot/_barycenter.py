@@ -1,5 +1,6 @@
 """GMMOTBarycenter: the GMM-OT barycenter as a scikit-learn estimator."""
 
+import itertools
 import numbers
 import time
 import warnings
@@ -21,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skgmmot._base import MixtureResultMixin, precisions_cholesky
 from skgmmot._compat import Interval, StrOptions, _fit_context
+from skgmmot._transport import exact_plan, sinkhorn_plan
 from skgmmot._validation import (
     _is_sklearn_mixture,
     check_mixture,
@@ -28,10 +30,7 @@ from skgmmot._validation import (
     check_weights,
 )
 from skgmmot._weights import optimal_weights
-from skgmmot.ot import _apply_map, _cost_matrix, _exact_ot, _fixed_point_update
-
-_SINKHORN_MAX_ITER = 10000
-_SINKHORN_TOL = 1e-10
+from skgmmot.ot import _apply_map, _cost_matrix, _fixed_point_update
 
 
 def _is_mixture_like(item):
@@ -47,45 +46,48 @@ def _is_mixture_sequence(X):
     )
 
 
-def _plan(a, b, cost, solver, reg):
-    """Plan between the barycenter weights ``a`` and an input's ``b``."""
+def _plans(a, inputs, costs, solver, reg, potentials):
+    """Plans from the barycenter weights ``a`` to every input's weights.
+
+    ``potentials`` holds one Sinkhorn warm start per input (or None); the
+    returned list holds the new ones.
+    """
     if solver == "exact":
-        return _exact_ot(a, b, cost, plan=True, log=False)
-    import ot
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        plan = ot.sinkhorn(
-            a,
-            b,
-            cost,
-            reg,
-            method="sinkhorn_log",
-            numItermax=_SINKHORN_MAX_ITER,
-            stopThr=_SINKHORN_TOL,
-        )
-    if any("converge" in str(w.message) for w in caught):
-        warnings.warn(
-            f"Sinkhorn did not converge in {_SINKHORN_MAX_ITER} iterations with "
-            f"reg={reg:g} (costs up to {cost.max():.3g}); its plans miss the input "
-            "weights. Increase reg or use ot_solver='exact'.",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
-    return plan
-
-
-def _plans_and_objective(means, covs, weights, mixtures, lambdas, solver, reg):
-    costs = [_cost_matrix(means, covs, m, C) for m, C, _ in mixtures]
-    plans = [
-        _plan(weights, w, cost, solver, reg)
-        for (_, _, w), cost in zip(mixtures, costs, strict=True)
+        plans = [exact_plan(a, b, c) for b, c in zip(inputs, costs, strict=True)]
+        return plans, potentials
+    solved = [
+        sinkhorn_plan(a, b, c, reg, potentials=start, stacklevel=6)
+        for b, c, start in zip(inputs, costs, potentials, strict=True)
     ]
+    return [plan for plan, _ in solved], [start for _, start in solved]
+
+
+def _plans_and_objective(means, covs, weights, mixtures, lambdas, solver, reg, warm):
+    """Costs and plans to every input, the objective sum_k lambda_k <P_k, M_k>.
+
+    One cost-matrix call against all input components pooled: a single kernel
+    launch is cheaper than K small ones. ``warm`` are Sinkhorn warm starts,
+    returned updated.
+    """
+    pooled = _cost_matrix(
+        means,
+        covs,
+        np.concatenate([m for m, _, _ in mixtures]),
+        np.concatenate([C for _, C, _ in mixtures]),
+    )
+    bounds = np.cumsum([0] + [m.shape[0] for m, _, _ in mixtures])
+    costs = [pooled[:, lo:hi] for lo, hi in itertools.pairwise(bounds)]
+    inputs = [w for _, _, w in mixtures]
+    plans, warm = _plans(weights, inputs, costs, solver, reg, warm)
     objective = sum(
         lam * float(np.sum(plan * cost))
         for lam, plan, cost in zip(lambdas, plans, costs, strict=True)
     )
-    return costs, plans, objective
+    return costs, plans, objective, warm
+
+
+def _same_plans(plans, previous):
+    return all(np.array_equal(p, q) for p, q in zip(plans, previous, strict=True))
 
 
 def _pooled_mass(mixtures, lambdas):
@@ -187,7 +189,9 @@ class GMMOTBarycenter(
         Maximum number of fixed-point iterations.
     tol : float, default=1e-6
         Stop when the objective decreases by less than ``tol`` times its value
-        in one iteration (a rise also stops the iterations).
+        in one iteration (a rise also stops the iterations). With exact plans
+        and fixed weights, the iterations also stop when the plans no longer
+        change: the next update would return the same barycenter.
     ot_solver : {"exact", "sinkhorn"}, default="exact"
         Plans by network simplex (POT's ``emd``), or entropic plans by
         log-domain Sinkhorn with regularisation ``reg`` (stable for small
@@ -409,34 +413,38 @@ class GMMOTBarycenter(
         input_weights = [wk for _, _, wk in mixtures]
         solver, reg = self.ot_solver, self.reg
         start = time.perf_counter()
-        costs, plans, objective = _plans_and_objective(
-            means, covs, w, mixtures, lambdas, solver, reg
+        warm = [None] * len(mixtures)
+        costs, plans, objective, warm = _plans_and_objective(
+            means, covs, w, mixtures, lambdas, solver, reg, warm
         )
         curve = [objective]
         self._report(0, objective, start)
         converged = False
         n_iter = 0
+        # With exact plans and fixed weights the update is a function of the
+        # plans alone: unchanged plans mean the next iterate is this one.
+        fixed_plans = solver == "exact" and not self.learn_weights
         for n_iter in range(1, self.max_iter + 1):
             if self.learn_weights:
                 w, lp_plans, _ = optimal_weights(costs, input_weights, lambdas)
                 if solver == "exact":
                     plans = lp_plans
                 else:
-                    plans = [
-                        _plan(w, wk, c, solver, reg)
-                        for wk, c in zip(input_weights, costs, strict=True)
-                    ]
+                    plans, warm = _plans(w, input_weights, costs, solver, reg, warm)
             means, covs = _fixed_point_update(
                 means, covs, w, mixtures, lambdas, plans, self.projection
             )
-            costs, plans, new_objective = _plans_and_objective(
-                means, covs, w, mixtures, lambdas, solver, reg
+            previous_plans = plans
+            costs, plans, new_objective, warm = _plans_and_objective(
+                means, covs, w, mixtures, lambdas, solver, reg, warm
             )
             curve.append(new_objective)
             self._report(n_iter, new_objective, start)
             decrease = objective - new_objective
             objective = new_objective
-            if decrease <= self.tol * abs(curve[-2]):
+            if decrease <= self.tol * abs(curve[-2]) or (
+                fixed_plans and _same_plans(plans, previous_plans)
+            ):
                 converged = True
                 break
         if not converged:
@@ -612,8 +620,7 @@ class GMMOTBarycenter(
             for k, item in enumerate(X):
                 means, covs, weights = check_mixture(item, f"X[{k}]")
                 cost = _cost_matrix(means, covs, target[0], target[1])
-                losses.append(
-                    _exact_ot(weights, target[2], cost, plan=False, log=False)
-                )
+                plan = exact_plan(weights, target[2], cost)
+                losses.append(float(np.sum(plan * cost)))
             return -float(np.mean(losses))
         return float(np.mean(self.score_samples(X)))

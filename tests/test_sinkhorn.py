@@ -1,0 +1,140 @@
+"""Entropic plans: our ε-scaling + Newton Sinkhorn against POT's sinkhorn_log.
+
+The entropic problem has one solution, so however the kernel gets there
+(ε-scaling, warm starts, Newton steps on the semi-dual), its plan must be
+POT's plan once both meet the marginals to the same tolerance.
+"""
+
+import warnings
+
+import numpy as np
+import ot
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+import skgmmot._transport as transport
+from skgmmot._transport import SINKHORN_TOL, exact_plan, sinkhorn_plan
+
+
+def _pot(a, b, M, reg):
+    """POT's log-domain Sinkhorn, run to a tighter marginal error than ours."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return ot.sinkhorn(
+            a, b, M, reg, method="sinkhorn_log", numItermax=200000, stopThr=1e-13
+        )
+
+
+def _random_problem(rng, n, m, scale):
+    a = rng.rand(n) + 0.1
+    b = rng.rand(m) + 0.1
+    M = scale * rng.rand(n, m) ** 2
+    return a / a.sum(), b / b.sum(), M
+
+
+def _check(plan, expected, a, b):
+    np.testing.assert_allclose(plan.sum(axis=1), a, atol=1e-12)
+    assert np.linalg.norm(plan.sum(axis=0) - b) < SINKHORN_TOL
+    # Entries relative to their own size (log-domain accuracy), tiny ones absolute.
+    np.testing.assert_allclose(plan, expected, rtol=1e-6, atol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 4), (3, 5), (6, 5), (20, 30)])
+@pytest.mark.parametrize("relative_reg", [1.0, 1e-1, 1e-2])
+def test_matches_pot(rng, shape, relative_reg):
+    a, b, M = _random_problem(rng, *shape, scale=100.0)
+    reg = relative_reg * 100.0
+    plan, _ = sinkhorn_plan(a, b, M, reg)
+    _check(plan, _pot(a, b, M, reg), a, b)
+
+
+def test_small_reg_with_nearly_split_support():
+    """Uniform weights and far-apart blocks: plain Sinkhorn needs ~1e4 sweeps.
+
+    The plan's support splits into blocks joined by entries of size exp(-50);
+    the mass that must cross between them makes Sinkhorn crawl, and the Newton
+    Hessian is (numerically) singular along the shift between the blocks.
+    """
+    a = np.full(6, 1 / 6)
+    b = np.array([0.36136, 0.30841, 0.33023])
+    b /= b.sum()
+    M = np.array(
+        [
+            [2032.95735, 1791.35085, 1800.21244],
+            [2200.42143, 1954.27286, 1975.53434],
+            [2162.40487, 1909.90337, 1922.59257],
+            [2530.56407, 2252.30771, 2251.87944],
+            [2004.52824, 1768.83703, 1782.98671],
+            [2251.71487, 1988.18552, 1988.70802],
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        plan, (f, g, _) = sinkhorn_plan(a, b, M, 0.1)
+    # POT does not converge here in 2e5 iterations, but the solution is
+    # certified: a plan of Gibbs form exp((f_i + g_j - M_ij) / reg) with the
+    # right marginals is the unique optimum of the entropic problem.
+    gibbs = np.exp((f[:, None] + g[None, :] - M) / 0.1)
+    np.testing.assert_allclose(plan, gibbs, rtol=1e-14, atol=0.0)
+    np.testing.assert_allclose(plan.sum(axis=1), a, atol=1e-12)
+    assert np.linalg.norm(plan.sum(axis=0) - b) < SINKHORN_TOL
+
+
+def test_zero_masses(rng):
+    a, b, M = _random_problem(rng, 5, 4, scale=10.0)
+    a[1] = 0.0
+    b[2] = 0.0
+    a, b = a / a.sum(), b / b.sum()
+    plan, (f, g, _) = sinkhorn_plan(a, b, M, 0.5)
+    assert np.all(plan[1] == 0.0) and np.all(plan[:, 2] == 0.0)
+    keep_a, keep_b = a > 0, b > 0
+    expected = _pot(a[keep_a], b[keep_b], M[keep_a][:, keep_b], 0.5)
+    _check(plan[keep_a][:, keep_b], expected, a[keep_a], b[keep_b])
+    assert np.isneginf(f[1]) and np.isneginf(g[2])
+
+
+def test_warm_start_gives_the_same_plan(rng):
+    a, b, M = _random_problem(rng, 8, 7, scale=100.0)
+    _, potentials = sinkhorn_plan(a, b, M, 0.5)
+    moved = M + 3.0 * rng.rand(*M.shape)
+    warm, _ = sinkhorn_plan(a, b, moved, 0.5, potentials=potentials)
+    cold, _ = sinkhorn_plan(a, b, moved, 0.5)
+    np.testing.assert_allclose(warm, cold, rtol=1e-6, atol=1e-14)
+    # A warm start of another shape is ignored.
+    a3 = a[:3] / a[:3].sum()
+    other, _ = sinkhorn_plan(a3, b, M[:3], 0.5, potentials=potentials)
+    _check(other, _pot(a3, b, M[:3], 0.5), a3, b)
+
+
+def test_does_not_modify_inputs(rng):
+    a, b, M = _random_problem(rng, 4, 6, scale=10.0)
+    f, g = rng.rand(4), rng.rand(6)
+    copies = [x.copy() for x in (a, b, M, f, g)]
+    sinkhorn_plan(a, b, M, 0.3, potentials=(f, g, M))
+    for x, y in zip((a, b, M, f, g), copies, strict=True):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_warns_when_not_converged(rng, monkeypatch):
+    a, b, M = _random_problem(rng, 6, 5, scale=1000.0)
+    monkeypatch.setattr(transport, "SINKHORN_MAX_ITER", 1)
+    with pytest.warns(ConvergenceWarning, match="Sinkhorn did not converge"):
+        sinkhorn_plan(a, b, M, 0.01)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (4, 6), (10, 3)])
+def test_exact_plan_is_pots_emd(rng, shape):
+    a, b, M = _random_problem(rng, *shape, scale=10.0)
+    b = b * (1.0 + 1e-9)  # ot.emd rescales b to a's total; so must we
+    np.testing.assert_allclose(exact_plan(a, b, M), ot.emd(a, b, M), atol=1e-15)
+    if shape[0] == 1:
+        return
+    a[0] = 0.0
+    a /= a.sum()
+    np.testing.assert_allclose(exact_plan(a, b, M), ot.emd(a, b, M), atol=1e-15)
+
+
+def test_exact_plan_falls_back_on_pot(rng, monkeypatch):
+    a, b, M = _random_problem(rng, 4, 5, scale=10.0)
+    monkeypatch.setattr(transport, "_emd_c", lambda: None)
+    np.testing.assert_allclose(exact_plan(a, b, M), ot.emd(a, b, M), atol=1e-15)
