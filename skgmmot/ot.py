@@ -26,7 +26,11 @@ import warnings
 
 import numpy as np
 
-from skgmmot._kernels._barycenter import _bures_barycenters
+from skgmmot._kernels._barycenter import (
+    _bures_barycenters,
+    _euclidean_update,
+    _plan_averages,
+)
 from skgmmot._kernels._bures import _bures_cost_matrix, _gaussian_maps
 from skgmmot._kernels._density import (
     _log_gaussian_densities,
@@ -633,30 +637,30 @@ def _check_input_mixtures(means_list, covs_list, w_list):
 
 def _selections(plans, mixtures, w_bar, active, method, prev_covs):
     """Means (n, K, d) and covariances (n, K, d, d) selected by each plan row."""
-    n = w_bar.shape[0]
-    K = len(mixtures)
-    d = mixtures[0][0].shape[1]
-    sel_means = np.empty((n, K, d))
-    sel_covs = np.empty((n, K, d, d))
-    for k, ((means_k, covs_k, _), plan) in enumerate(zip(mixtures, plans, strict=True)):
-        rows = np.zeros_like(plan)
-        rows[active] = plan[active] / w_bar[active, None]
-        sel_means[:, k] = rows @ means_k
-        euclid = np.einsum("ij,jab->iab", rows, covs_k)
-        if method == "euclidean":
-            sel_covs[:, k] = euclid
-        else:
-            index = np.broadcast_to(np.arange(means_k.shape[0]), rows.shape)
-            init = np.where(active[:, None, None], euclid, prev_covs)
-            sel_covs[:, k] = _barycenters(
-                covs_k,
-                index,
-                rows,
-                init,
-                INNER_TOL,
-                INNER_MAX_ITER,
-                "A Bures barycentric projection",
-            )[0]
+    starts = np.cumsum([0] + [m.shape[0] for m, _, _ in mixtures[:-1]])
+    rows = np.zeros((w_bar.shape[0], int(starts[-1]) + mixtures[-1][0].shape[0]))
+    rows[active] = np.concatenate(plans, axis=1)[active] / w_bar[active, None]
+    sel_means, sel_covs = _plan_averages(
+        rows,
+        np.concatenate([m for m, _, _ in mixtures]),
+        np.concatenate([C for _, C, _ in mixtures]),
+        starts.astype(np.int64),
+    )
+    if method == "euclidean":
+        return sel_means, sel_covs
+    for k, (start, (_, covs_k, _)) in enumerate(zip(starts, mixtures, strict=True)):
+        block = rows[:, start : start + covs_k.shape[0]]
+        index = np.broadcast_to(np.arange(covs_k.shape[0]), block.shape)
+        init = np.where(active[:, None, None], sel_covs[:, k], prev_covs)
+        sel_covs[:, k] = _barycenters(
+            covs_k,
+            index,
+            block,
+            init,
+            INNER_TOL,
+            INNER_MAX_ITER,
+            "A Bures barycentric projection",
+        )[0]
     return sel_means, sel_covs
 
 
@@ -666,13 +670,22 @@ def _warm_start(previous, fallback):
     The fixed point ``S <- M S M`` keeps the rank of its starting point, so a
     singular start would stay singular.
     """
-    eig_min = np.linalg.eigvalsh(previous)[:, 0]
     scale = np.abs(previous).max(axis=(1, 2))
+    try:  # the common case: all positive definite, and a Cholesky is cheap
+        np.linalg.cholesky(
+            previous - 1e-12 * scale[:, None, None] * np.eye(len(previous[0]))
+        )
+        return previous
+    except np.linalg.LinAlgError:
+        pass
+    eig_min = np.linalg.eigvalsh(previous)[:, 0]
     ok = eig_min > 1e-12 * scale
     return np.where(ok[:, None, None], previous, fallback)
 
 
-def _fixed_point_update(means, covs, w_bar, mixtures, lambdas, plans, method):
+def _fixed_point_update(
+    means, covs, w_bar, mixtures, lambdas, plans, method, pooled=None
+):
     """One update of the GMM-OT barycenter fixed point, given the K plans.
 
     Every component i with positive weight becomes the Bures barycenter
@@ -694,6 +707,9 @@ def _fixed_point_update(means, covs, w_bar, mixtures, lambdas, plans, method):
         Plans from the barycenter to each input.
     method : {"euclidean", "bures"}
         How a plan row selects a Gaussian of its input.
+    pooled : tuple, optional
+        ``(plans side by side, pooled input means, pooled input covariances,
+        first column of each input)``, when the caller has them already.
 
     Returns
     -------
@@ -704,6 +720,38 @@ def _fixed_point_update(means, covs, w_bar, mixtures, lambdas, plans, method):
     n, d = means.shape
     K = len(mixtures)
     active = w_bar > 0.0
+    if method == "euclidean":  # one fused kernel call
+        if pooled is None:
+            sizes = [m.shape[0] for m, _, _ in mixtures]
+            pooled = (
+                np.concatenate(plans, axis=1),
+                np.concatenate([m for m, _, _ in mixtures]),
+                np.concatenate([C for _, C, _ in mixtures]),
+                np.cumsum([0, *sizes[:-1]]).astype(np.int64),
+            )
+        plan, pooled_means, pooled_covs, starts = pooled
+        rows = np.zeros(plan.shape)
+        rows[active] = plan[active] / w_bar[active, None]
+        new_means, new_covs, _, diff = run(
+            _euclidean_update,
+            150.0 * n * K * d**3,
+            rows,
+            pooled_means,
+            pooled_covs,
+            starts,
+            np.ascontiguousarray(lambdas, dtype=np.float64),
+            np.ascontiguousarray(means),
+            np.ascontiguousarray(covs),
+            INNER_TOL,
+            INNER_MAX_ITER,
+        )
+        if diff.size and diff.max() > INNER_TOL:
+            _convergence_warning(
+                "A Gaussian barycenter of the fixed-point update did not converge "
+                f"in {INNER_MAX_ITER} iterations: relative change {diff.max():.3g} "
+                f"> tolerance {INNER_TOL:.3g}."
+            )
+        return new_means, new_covs
     sel_means, sel_covs = _selections(plans, mixtures, w_bar, active, method, covs)
     index = np.arange(n * K, dtype=np.int64).reshape(n, K)
     new_covs = _barycenters(

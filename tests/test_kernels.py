@@ -23,6 +23,7 @@ from skgmmot._kernels._linalg import (
     _lower_inverse,
     _psd_factor,
     _sqrtm_psd,
+    _sqrtm_psd_warm,
 )
 
 DIMS = [1, 2, 3, 5, 10]
@@ -106,6 +107,22 @@ def test_jacobi_eigh(rng, impl, d):
             (V * vals) @ V.T, S, atol=1e-14 * scale, err_msg=name
         )
         np.testing.assert_array_equal(A - np.diag(vals), 0.0, err_msg=name)
+
+
+@_compiled_and_python(_sqrtm_psd_warm)
+@pytest.mark.parametrize("d", range(1, JACOBI_MAX_D + 1))
+def test_sqrtm_warm_start(spd_factory, impl, d):
+    """Any orthogonal warm start gives the square root, and V its eigenvectors."""
+    S = spd_factory(1, d, cond=1e6)[0]
+    nearby = S + 1e-3 * spd_factory(1, d)[0]
+    V = np.eye(d)
+    scratch = [np.empty((d, d)) for _ in range(4)]
+    vals = np.empty(d)
+    for M in (nearby, S, S, spd_factory(1, d, rank=max(d - 1, 1))[0]):
+        impl(M, V, scratch[0], *scratch[1:], vals)
+        np.testing.assert_allclose(scratch[0], _sqrtm_ref(M), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(V.T @ V, np.eye(d), atol=1e-13)
+        np.testing.assert_allclose((V * vals) @ V.T, M, atol=1e-12 * np.abs(M).max())
 
 
 @pytest.mark.parametrize("d", DIMS)

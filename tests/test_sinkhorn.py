@@ -1,7 +1,7 @@
 """Entropic plans: our ε-scaling + Newton Sinkhorn against POT's sinkhorn_log.
 
 The entropic problem has one solution, so however the kernel gets there
-(ε-scaling, warm starts, Newton steps on the semi-dual), its plan must be
+(exact-dual start, ε-scaling, Newton steps on the semi-dual), its plan must be
 POT's plan once both meet the marginals to the same tolerance.
 """
 
@@ -13,7 +13,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import skgmmot._transport as transport
-from skgmmot._transport import SINKHORN_TOL, exact_plan, sinkhorn_plan
+from skgmmot._transport import SINKHORN_TOL, exact_plan, sinkhorn_plan, sinkhorn_plans
 
 
 def _pot(a, b, M, reg):
@@ -44,7 +44,7 @@ def _check(plan, expected, a, b):
 def test_matches_pot(rng, shape, relative_reg):
     a, b, M = _random_problem(rng, *shape, scale=100.0)
     reg = relative_reg * 100.0
-    plan, _ = sinkhorn_plan(a, b, M, reg)
+    plan = sinkhorn_plan(a, b, M, reg)
     _check(plan, _pot(a, b, M, reg), a, b)
 
 
@@ -70,7 +70,8 @@ def test_small_reg_with_nearly_split_support():
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        plan, (f, g, _) = sinkhorn_plan(a, b, M, 0.1)
+        plan, log = sinkhorn_plan(a, b, M, 0.1, log=True)
+    f, g = log["f"], log["g"]
     # POT does not converge here in 2e5 iterations, but the solution is
     # certified: a plan of Gibbs form exp((f_i + g_j - M_ij) / reg) with the
     # right marginals is the unique optimum of the entropic problem.
@@ -85,7 +86,8 @@ def test_zero_masses(rng):
     a[1] = 0.0
     b[2] = 0.0
     a, b = a / a.sum(), b / b.sum()
-    plan, (f, g, _) = sinkhorn_plan(a, b, M, 0.5)
+    plan, log = sinkhorn_plan(a, b, M, 0.5, log=True)
+    f, g = log["f"], log["g"]
     assert np.all(plan[1] == 0.0) and np.all(plan[:, 2] == 0.0)
     keep_a, keep_b = a > 0, b > 0
     expected = _pot(a[keep_a], b[keep_b], M[keep_a][:, keep_b], 0.5)
@@ -93,25 +95,22 @@ def test_zero_masses(rng):
     assert np.isneginf(f[1]) and np.isneginf(g[2])
 
 
-def test_warm_start_gives_the_same_plan(rng):
+def test_without_pots_solver(rng, monkeypatch):
+    """Cold start from zeros when POT's compiled solver is unavailable."""
     a, b, M = _random_problem(rng, 8, 7, scale=100.0)
-    _, potentials = sinkhorn_plan(a, b, M, 0.5)
-    moved = M + 3.0 * rng.rand(*M.shape)
-    warm, _ = sinkhorn_plan(a, b, moved, 0.5, potentials=potentials)
-    cold, _ = sinkhorn_plan(a, b, moved, 0.5)
-    np.testing.assert_allclose(warm, cold, rtol=1e-6, atol=1e-14)
-    # A warm start of another shape is ignored.
-    a3 = a[:3] / a[:3].sum()
-    other, _ = sinkhorn_plan(a3, b, M[:3], 0.5, potentials=potentials)
-    _check(other, _pot(a3, b, M[:3], 0.5), a3, b)
+    expected = sinkhorn_plan(a, b, M, 0.5)
+    monkeypatch.setattr(transport, "_emd_c", lambda: None)
+    np.testing.assert_allclose(
+        sinkhorn_plan(a, b, M, 0.5), expected, rtol=1e-6, atol=1e-14
+    )
+    _check(sinkhorn_plan(a, b, M, 0.5), _pot(a, b, M, 0.5), a, b)
 
 
 def test_does_not_modify_inputs(rng):
     a, b, M = _random_problem(rng, 4, 6, scale=10.0)
-    f, g = rng.rand(4), rng.rand(6)
-    copies = [x.copy() for x in (a, b, M, f, g)]
-    sinkhorn_plan(a, b, M, 0.3, potentials=(f, g, M))
-    for x, y in zip((a, b, M, f, g), copies, strict=True):
+    copies = [x.copy() for x in (a, b, M)]
+    sinkhorn_plan(a, b, M, 0.3)
+    for x, y in zip((a, b, M), copies, strict=True):
         np.testing.assert_array_equal(x, y)
 
 
@@ -138,3 +137,83 @@ def test_exact_plan_falls_back_on_pot(rng, monkeypatch):
     a, b, M = _random_problem(rng, 4, 5, scale=10.0)
     monkeypatch.setattr(transport, "_emd_c", lambda: None)
     np.testing.assert_allclose(exact_plan(a, b, M), ot.emd(a, b, M), atol=1e-15)
+
+
+@pytest.mark.slow
+def test_converges_on_hard_random_problems():
+    """Tiny regularisations (down to 1e-6 of the cost range), ties, zero masses.
+
+    Plain Sinkhorn would need up to ~1e6 iterations here; every plan must meet
+    the marginals and be of Gibbs form, which certifies it as the optimum.
+    """
+    rng = np.random.RandomState(1)
+    for _ in range(200):
+        n, m = rng.randint(1, 30, size=2)
+        a = rng.rand(n) + 0.01 if rng.rand() < 0.5 else np.ones(n)
+        b = rng.rand(m) + 0.01 if rng.rand() < 0.5 else np.ones(m)
+        if rng.rand() < 0.2 and n > 1:
+            a[rng.randint(n)] = 0.0
+        if rng.rand() < 0.2 and m > 1:
+            b[rng.randint(m)] = 0.0
+        a, b = a / a.sum(), b / b.sum()
+        kind = rng.randint(3)
+        if kind == 0:
+            M = rng.rand(n, m)
+        elif kind == 1:
+            x, y = rng.randn(n, 2), 3.0 * rng.randn(m, 2)
+            M = ((x[:, None] - y[None]) ** 2).sum(-1)
+        else:
+            M = rng.randint(0, 3, size=(n, m)).astype(float)  # many ties
+        M *= 10.0 ** rng.uniform(-2, 4)
+        reg = (np.ptp(M) + 1e-3) * 10.0 ** rng.uniform(-6, 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            plan, log = sinkhorn_plan(a, b, M, reg, log=True)
+        f, g = log["f"], log["g"]
+        np.testing.assert_allclose(plan.sum(axis=1), a, atol=1e-12)
+        assert np.linalg.norm(plan.sum(axis=0) - b) < SINKHORN_TOL
+        with np.errstate(invalid="ignore"):
+            gibbs = np.exp((f[:, None] + g[None, :] - M) / reg)
+        np.testing.assert_allclose(plan, np.nan_to_num(gibbs), rtol=1e-14, atol=0.0)
+
+
+def test_batch_equals_single_problems(rng):
+    a = rng.rand(7) + 0.1
+    a /= a.sum()
+    inputs = [b / b.sum() for b in (rng.rand(3) + 0.1, rng.rand(5) + 0.1)]
+    cost = 100.0 * rng.rand(7, 8)
+    plan, (f, g) = sinkhorn_plans(a, inputs, cost, 0.5)
+    assert plan.shape == (7, 8) and f.shape == (2, 7) and g.shape == (8,)
+    _check(plan[:, :3], _pot(a, inputs[0], cost[:, :3], 0.5), a, inputs[0])
+    _check(plan[:, 3:], _pot(a, inputs[1], cost[:, 3:], 0.5), a, inputs[1])
+
+
+@pytest.mark.slow
+def test_warm_starts_give_the_cold_plans():
+    """Potentials of a nearby problem (costs moved by up to 1e4 reg) as start."""
+    rng = np.random.RandomState(2)
+    for _ in range(300):
+        n, K = rng.randint(1, 20), rng.randint(1, 4)
+        sizes = rng.randint(1, 20, size=K)
+        a = rng.rand(n) + 0.01
+        if rng.rand() < 0.2 and n > 1:
+            a[rng.randint(n)] = 0.0
+        inputs = []
+        for m in sizes:
+            b = rng.rand(m) + 0.01
+            if rng.rand() < 0.2 and m > 1:
+                b[rng.randint(m)] = 0.0
+            inputs.append(b / b.sum())
+        x, y = rng.randn(n, 2), 3.0 * rng.randn(sizes.sum(), 2)
+        M = ((x[:, None] - y[None]) ** 2).sum(-1) * 10.0 ** rng.uniform(-2, 4)
+        reg = (np.ptp(M) + 1e-3) * 10.0 ** rng.uniform(-6, 0)
+        moved = M + np.abs(rng.randn(*M.shape)) * reg * 10.0 ** rng.uniform(-1, 4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ConvergenceWarning)
+            _, potentials = sinkhorn_plans(a / a.sum(), inputs, M, reg)
+            a = a + 0.1 * rng.rand(n) * (a > 0)  # the weights may move too
+            warm, _ = sinkhorn_plans(
+                a / a.sum(), inputs, moved, reg, potentials=potentials
+            )
+            cold, _ = sinkhorn_plans(a / a.sum(), inputs, moved, reg)
+        np.testing.assert_allclose(warm, cold, rtol=1e-6, atol=1e-9)

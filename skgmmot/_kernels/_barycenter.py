@@ -16,7 +16,7 @@ from numba import prange
 
 from skgmmot._kernels._bures import _map_matrix
 from skgmmot._kernels._jit import kernel
-from skgmmot._kernels._linalg import _psd_factor
+from skgmmot._kernels._linalg import _cholesky_lower, _psd_factor
 
 
 @kernel(parallel=True)
@@ -66,6 +66,13 @@ def _bures_barycenters(pool, index, coef, init, tol, max_iter):
         A = np.empty((d, d))
         mean_map = np.empty((d, d))
         new = np.empty((d, d))
+        # Eigenvectors of every map's square root, warm starts for the next
+        # iteration's (the maps change less and less as S converges).
+        vecs = np.zeros((width, d, d))
+        for q in range(width):
+            for x in range(d):
+                vecs[q, x, x] = 1.0
+        scratch = np.empty((3, d, d))
         diff = np.inf
         it = 0
         while it < max_iter:
@@ -75,7 +82,19 @@ def _bures_barycenters(pool, index, coef, init, tol, max_iter):
             for q in range(width):
                 c = coef[b, q]
                 if c > 0.0:
-                    _map_matrix(S, pool[index[b, q]], F, G, triangular, W, M, R, A)
+                    _map_matrix(
+                        S,
+                        pool[index[b, q]],
+                        F,
+                        G,
+                        triangular,
+                        W,
+                        M,
+                        R,
+                        A,
+                        vecs[q],
+                        scratch,
+                    )
                     for x in range(d):
                         for y in range(d):
                             mean_map[x, y] += c * A[x, y]
@@ -105,3 +124,124 @@ def _bures_barycenters(pool, index, coef, init, tol, max_iter):
         n_iter[b] = it
         final_diff[b] = diff
     return covs, n_iter, final_diff
+
+
+@kernel()
+def _plan_averages(rows, means, covs, starts):
+    """Per input, the averages of its components weighted by each plan row.
+
+    Parameters
+    ----------
+    rows : ndarray of shape (n, p)
+        Row-normalised plans to all inputs side by side (p pooled components).
+    means : ndarray of shape (p, d)
+    covs : ndarray of shape (p, d, d)
+        The inputs' components, pooled in the same order.
+    starts : ndarray of shape (K,), int64
+        First pooled column of each input.
+
+    Returns
+    -------
+    avg_means : ndarray of shape (n, K, d)
+    avg_covs : ndarray of shape (n, K, d, d)
+        ``sum_j rows[i, j] means[j]`` (and covariances) over input k's columns.
+    """
+    n, p = rows.shape
+    d = means.shape[1]
+    K = starts.shape[0]
+    avg_means = np.zeros((n, K, d))
+    avg_covs = np.zeros((n, K, d, d))
+    for i in range(n):
+        for k in range(K):
+            stop = starts[k + 1] if k + 1 < K else p
+            for j in range(starts[k], stop):
+                r = rows[i, j]
+                if r == 0.0:
+                    continue
+                for a in range(d):
+                    avg_means[i, k, a] += r * means[j, a]
+                    for b in range(d):
+                        avg_covs[i, k, a, b] += r * covs[j, a, b]
+    return avg_means, avg_covs
+
+
+@kernel(parallel=True)
+def _euclidean_update(
+    rows, means, covs, starts, lambdas, prev_means, prev_covs, tol, max_iter
+):
+    """One fixed-point update of a GMM-OT barycenter, ``projection="euclidean"``.
+
+    Component i with positive weight becomes N(sum_k lambda_k m_ik, S_i), the
+    Bures barycenter (coefficients ``lambdas``) of the Gaussians N(m_ik, C_ik)
+    that row i of each plan selects by averaging: ``m_ik``, ``C_ik`` are the
+    plan-row averages of input k's means and covariances. ``S_i`` starts from
+    the previous covariance when it is positive definite (the fixed point keeps
+    the rank of its start), else from ``sum_k lambda_k C_ik``. Components whose
+    row is all zero (zero weight) keep their previous parameters.
+
+    Parameters
+    ----------
+    rows : ndarray of shape (n, p)
+        Plans to all inputs side by side, each row divided by its weight.
+    means : ndarray of shape (p, d)
+    covs : ndarray of shape (p, d, d)
+        The inputs' components, pooled in the same order.
+    starts : ndarray of shape (K,), int64
+        First pooled column of each input.
+    lambdas : ndarray of shape (K,)
+        Barycentric coefficients.
+    prev_means : ndarray of shape (n, d)
+    prev_covs : ndarray of shape (n, d, d)
+        The current barycenter components.
+    tol, max_iter : float, int
+        Of the Bures barycenter iterations (see ``_bures_barycenters``).
+
+    Returns
+    -------
+    new_means : ndarray of shape (n, d)
+    new_covs : ndarray of shape (n, d, d)
+    n_iter : ndarray of shape (n,), int64
+    final_diff : ndarray of shape (n,)
+    """
+    n, p = rows.shape
+    d = means.shape[1]
+    K = starts.shape[0]
+    avg_means, avg_covs = _plan_averages(rows, means, covs, starts)
+    new_means = prev_means.copy()
+    init = np.empty((n, d, d))
+    L = np.empty((d, d))
+    active = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        total = 0.0
+        for j in range(p):
+            total += rows[i, j]
+        active[i] = total > 0.0
+        if not active[i]:
+            init[i] = prev_covs[i]
+            continue
+        for a in range(d):
+            acc = 0.0
+            for k in range(K):
+                acc += lambdas[k] * avg_means[i, k, a]
+            new_means[i, a] = acc
+        if _cholesky_lower(prev_covs[i], L):
+            init[i] = prev_covs[i]
+        else:
+            init[i] = 0.0
+            for k in range(K):
+                for a in range(d):
+                    for b in range(d):
+                        init[i, a, b] += lambdas[k] * avg_covs[i, k, a, b]
+    index = np.empty((n, K), dtype=np.int64)
+    coef = np.empty((n, K))
+    for i in range(n):
+        for k in range(K):
+            index[i, k] = i * K + k
+            coef[i, k] = lambdas[k] if active[i] else 0.0
+    new_covs, n_iter, diff = _bures_barycenters(
+        avg_covs.reshape((n * K, d, d)), index, coef, init, tol, max_iter
+    )
+    for i in range(n):
+        if not active[i]:
+            new_covs[i] = prev_covs[i]
+    return new_means, new_covs, n_iter, diff

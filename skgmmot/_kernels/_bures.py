@@ -16,10 +16,12 @@ from numba import prange
 from skgmmot._kernels._jit import kernel
 from skgmmot._kernels._linalg import (
     _EPS,
+    JACOBI_MAX_D,
     _congruence,
     _eigvalsh_inplace,
     _psd_factor,
     _sqrtm_psd,
+    _sqrtm_psd_warm,
 )
 
 
@@ -204,7 +206,7 @@ def _bures_cost_matrix(means_s, covs_s, means_t, covs_t):
 
 
 @kernel()
-def _map_matrix(S1, S2, F, G, triangular, W, M, R, out):
+def _map_matrix(S1, S2, F, G, triangular, W, M, R, out, V, scratch):
     """Write the linear part ``A`` of the OT map from N(., S1) to N(., S2).
 
     ``A = S1^-1/2 (S1^1/2 S2 S1^1/2)^1/2 S1^-1/2`` is the symmetric PSD solution
@@ -225,6 +227,13 @@ def _map_matrix(S1, S2, F, G, triangular, W, M, R, out):
         Scratch space.
     out : ndarray of shape (d, d)
         Output, overwritten.
+    V : ndarray of shape (d, d) or (0, 0)
+        Eigenvectors of this pair's ``F^T S2 F`` at the previous call of a
+        fixed-point iteration (identity at first), updated: a warm start for
+        the Jacobi square root (3 <= d <= ``JACOBI_MAX_D``). Shape (0, 0):
+        no warm start.
+    scratch : ndarray of shape (3, d, d) or (0, 0, 0)
+        Scratch space for the warm-started square root.
     """
     d = S1.shape[0]
     if d == 1:
@@ -245,7 +254,10 @@ def _map_matrix(S1, S2, F, G, triangular, W, M, R, out):
                 out[:, :] = 0.0
             return
     _congruence(F, S2, triangular, W, M)
-    _sqrtm_psd(M, R)
+    if V.shape[0] == d and d <= JACOBI_MAX_D:
+        _sqrtm_psd_warm(M, V, R, W, scratch[0], scratch[1], scratch[2, 0])
+    else:
+        _sqrtm_psd(M, R)
     _congruence(G, R, triangular, W, out)
 
 
@@ -270,12 +282,24 @@ def _gaussian_maps(covs_s, covs_t, rows, cols):
     n_pairs = rows.shape[0]
     F, G, triangular, _ = _factors(covs_s)
     maps = np.empty((n_pairs, d, d))
+    cold = np.empty((0, 0))
+    no_scratch = np.empty((0, 0, 0))
     for q in prange(n_pairs):
         i = rows[q]
         W = np.empty((d, d))
         M = np.empty((d, d))
         R = np.empty((d, d))
         _map_matrix(
-            covs_s[i], covs_t[cols[q]], F[i], G[i], triangular[i], W, M, R, maps[q]
+            covs_s[i],
+            covs_t[cols[q]],
+            F[i],
+            G[i],
+            triangular[i],
+            W,
+            M,
+            R,
+            maps[q],
+            cold,
+            no_scratch,
         )
     return maps

@@ -476,8 +476,18 @@ def _sqrtm_psd(M, out):
             vals[c] = sym[c, c]
     else:
         vals, vecs = np.linalg.eigh(sym)
-    # Eigenvalues at round-off level are zero: their square roots (of size
-    # sqrt(eps)) would be noise far above the accuracy of the others.
+    _sqrt_from_eigen(vals, vecs, out)
+
+
+@kernel()
+def _sqrt_from_eigen(vals, vecs, out):
+    """Write ``vecs diag(sqrt(vals)) vecs^T`` into ``out``.
+
+    Eigenvalues at round-off level (below ``d * eps * max(vals)``) count as
+    zero: their square roots, of size sqrt(eps), would be noise far above the
+    accuracy of the others.
+    """
+    d = vals.shape[0]
     floor = 0.0
     for c in range(d):
         floor = max(floor, d * _EPS * vals[c])
@@ -492,6 +502,54 @@ def _sqrtm_psd(M, out):
             va = vecs[a, c] * root
             for b in range(d):
                 out[a, b] += va * vecs[b, c]
+
+
+@kernel()
+def _sqrtm_psd_warm(M, V, out, X, T, Q, vals):
+    """PSD square root of ``M`` by Jacobi rotations, warm-started from ``V``.
+
+    ``V`` holds the eigenvectors of a nearby matrix (those of the previous
+    call, in a fixed-point iteration) and is overwritten with those of ``M``:
+    ``V^T M V`` is then nearly diagonal and Jacobi needs one or two sweeps
+    instead of five or six. Only for ``d <= JACOBI_MAX_D``.
+
+    Parameters
+    ----------
+    M : ndarray of shape (d, d)
+        Symmetric positive semi-definite matrix.
+    V : ndarray of shape (d, d)
+        Orthogonal matrix, updated in place (the identity for a cold start).
+    out : ndarray of shape (d, d)
+        Output, overwritten.
+    X, T, Q : ndarray of shape (d, d)
+        Scratch space.
+    vals : ndarray of shape (d,)
+        Scratch space.
+    """
+    d = M.shape[0]
+    for a in range(d):
+        for b in range(d):
+            acc = 0.0
+            for c in range(d):
+                acc += M[a, c] * V[c, b]
+            X[a, b] = acc
+    for a in range(d):
+        for b in range(a + 1):
+            acc = 0.0
+            for c in range(d):
+                acc += V[c, a] * X[c, b]
+            T[a, b] = acc
+            T[b, a] = acc
+    _jacobi_eigh(T, Q)
+    for a in range(d):
+        vals[a] = T[a, a]
+        for b in range(d):
+            acc = 0.0
+            for c in range(d):
+                acc += V[a, c] * Q[c, b]
+            X[a, b] = acc
+    V[:, :] = X
+    _sqrt_from_eigen(vals, V, out)
 
 
 @kernel()

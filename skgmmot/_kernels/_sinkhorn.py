@@ -18,9 +18,10 @@ column-marginal violation, measured every 10th iteration, as in POT.
 Even then Sinkhorn converges linearly at a rate set by how weakly the plan's
 support connects rows and columns, and at small ``reg`` that can take tens of
 thousands of iterations. When ``NEWTON_AFTER`` iterations at ``reg`` do not
-suffice, Newton's method on the semi-dual (Brauer, Clason, Lorenz & Wirth 2017)
-finishes the job: it maximises the same concave function, so it reaches the
-same plan, quadratically fast from a point this close.
+suffice, damped Newton steps on the semi-dual (Brauer, Clason, Lorenz & Wirth
+2017) finish the job: they maximise the same concave function, so they reach
+the same plan, quadratically fast once close. Should Newton stall, Sinkhorn
+iterations resume and Newton is retried every ``NEWTON_EVERY`` iterations.
 """
 
 import numpy as np
@@ -28,16 +29,23 @@ import numpy as np
 from skgmmot._kernels._jit import kernel
 from skgmmot._kernels._linalg import _cholesky_lower
 
-#: The marginal error of the last stage is measured every this many iterations.
-CHECK_EVERY = 10
 #: Each ε-scaling stage divides the regularisation by this factor.
-SCALING_FACTOR = 2.0
-#: Sinkhorn iterations per intermediate stage: they only need to bring the
-#: potentials near the next stage's solution.
-STAGE_SWEEPS = 2
-#: Sinkhorn iterations at the final ``reg`` before Newton steps take over.
+SCALING_FACTOR = 4.0
+#: An intermediate stage stops when its marginal error is below this fraction
+#: of the total mass (its potentials are then within a few of its ``eps`` of
+#: its solution), or after STAGE_MAX_ITER iterations.
+STAGE_TOL = 1e-3
+STAGE_MAX_ITER = 10
+#: Sinkhorn iterations at the final ``reg`` before Newton steps take over,
+#: or fewer (but at least NEWTON_MIN_SWEEPS) if the marginal error shrinks by
+#: less than SLOW_RATE per iteration.
 NEWTON_AFTER = 10
-NEWTON_MAX_ITER = 100
+NEWTON_MIN_SWEEPS = 2
+SLOW_RATE = 0.25
+NEWTON_MAX_ITER = 1000
+#: If Newton stalls (its line search finds no ascent), Sinkhorn iterations
+#: continue and Newton is tried again after this many more.
+NEWTON_EVERY = 200
 #: Armijo constant and maximum halvings of the Newton line search.
 ARMIJO = 1e-4
 MAX_HALVINGS = 40
@@ -127,6 +135,26 @@ def _semi_dual(a, a_log, b, M, eps, g, f, plan):
 
 
 @kernel()
+def _residual(plan, b, active, k, grad, q):
+    """Column-marginal error of ``plan`` over the ``k`` active columns.
+
+    Also writes the semi-dual gradient ``b - plan^T 1`` of the first ``q``
+    active columns into ``grad``.
+    """
+    n = plan.shape[0]
+    sq = 0.0
+    for r in range(k):
+        j = active[r]
+        col = 0.0
+        for i in range(n):
+            col += plan[i, j]
+        sq += (b[j] - col) ** 2
+        if r < q:
+            grad[r] = b[j] - col
+    return np.sqrt(sq)
+
+
+@kernel()
 def _newton(a, a_log, b, M, eps, f, g, max_iter, tol):
     """Maximise the semi-dual in ``g`` by damped Newton steps, from ``g``.
 
@@ -150,21 +178,13 @@ def _newton(a, a_log, b, M, eps, f, g, max_iter, tol):
     H = np.empty((q, q))
     L = np.empty((q, q))
     grad = np.empty(q)
+    trial_grad = np.empty(q)
     step = np.empty(q)
     value = _semi_dual(a, a_log, b, M, eps, g, f, plan)
     err = np.inf
     radius = MAX_STEP * eps
     for it in range(max_iter):
-        sq = 0.0
-        for r in range(k):
-            j = active[r]
-            col = 0.0
-            for i in range(n):
-                col += plan[i, j]
-            sq += (b[j] - col) ** 2
-            if r < q:
-                grad[r] = b[j] - col
-        err = np.sqrt(sq)
+        err = _residual(plan, b, active, k, grad, q)
         if err < tol or q == 0:
             return it, err
         # -eps * Hessian = diag(plan^T 1) - plan^T diag(1 / a) plan
@@ -211,6 +231,7 @@ def _newton(a, a_log, b, M, eps, f, g, max_iter, tol):
         for r in range(q):
             longest = max(longest, abs(step[r]))
         capped = longest > radius
+        boundary = longest > 0.9 * radius
         if capped:
             for r in range(q):
                 step[r] *= radius / longest
@@ -226,12 +247,18 @@ def _newton(a, a_log, b, M, eps, f, g, max_iter, tol):
             if trial >= value + ARMIJO * t * slope:
                 accepted = True
                 break
+            # Near the optimum the gain (~ err^2 eps) drowns in the round-off
+            # of the value (~ eps_machine |value|): accept a step that halves
+            # the marginal error instead.
+            if _residual(trial_plan, b, active, k, trial_grad, 0) < 0.5 * err:
+                accepted = True
+                break
             t *= 0.5
         if not accepted:
             return it, err
         # A trust radius: grows while full capped steps succeed (a long flat
         # stretch to cross), shrinks to what the line search allowed.
-        if capped and t == 1.0:
+        if boundary and t == 1.0:
             radius *= 4.0
         elif t < 1.0:
             radius = max(t * radius, MAX_STEP * eps)
@@ -283,28 +310,70 @@ def _sinkhorn_log(a, b, M, reg, max_iter, tol, f, g, start):
     b_log = _log_masses(b)
     total = 0
     eps = start
+    mass = 0.0
+    for j in range(m):
+        mass += b[j]
     while eps > reg:
-        for _ in range(STAGE_SWEEPS):
+        for _ in range(STAGE_MAX_ITER):
             _sweep(a_log, b_log, M, eps, f, g)
-        total += STAGE_SWEEPS
+            total += 1
+            if _column_error(b, M, eps, f, g) < STAGE_TOL * mass:
+                break
         eps /= SCALING_FACTOR
     err = np.inf
     it = 0
+    newton_at = NEWTON_AFTER
     while it < max_iter:
         _sweep(a_log, b_log, M, reg, f, g)
-        if it % CHECK_EVERY == 0:
-            err = _column_error(b, M, reg, f, g)
-            if err < tol:
-                it += 1
-                break
         it += 1
-        if it == NEWTON_AFTER:
+        previous = err
+        err = _column_error(b, M, reg, f, g)
+        if err < tol:
+            break
+        # Newton once Sinkhorn's linear convergence proves slow (the error
+        # shrinking by less than SLOW_RATE per sweep), or every NEWTON_EVERY.
+        if it >= newton_at or (it >= NEWTON_MIN_SWEEPS and err > SLOW_RATE * previous):
             steps, err = _newton(a, a_log, b, M, reg, f, g, NEWTON_MAX_ITER, tol)
             total += steps
             if err < tol:
                 break
+            newton_at = it + NEWTON_EVERY
     plan = np.empty((n, m))
     for i in range(n):
         for j in range(m):
             plan[i, j] = np.exp((f[i] + g[j] - M[i, j]) / reg)
     return plan, total + it, err
+
+
+@kernel()
+def _sinkhorn_log_batch(a, b, M, bounds, reg, max_iter, tol, f, g, start):
+    """``_sinkhorn_log`` for K problems sharing the row marginal ``a``.
+
+    Problem k has columns ``bounds[k]:bounds[k + 1]`` of ``b``, ``M`` and
+    ``g``, row potentials ``f[k]`` and first ε-scaling level ``start[k]``.
+    One call instead of K saves the per-call overhead on small problems.
+
+    Returns
+    -------
+    plan : ndarray of shape (n, p)
+        The K plans side by side.
+    n_iter : ndarray of shape (K,), int64
+    err : ndarray of shape (K,)
+    """
+    n, p = M.shape
+    K = bounds.shape[0] - 1
+    plan = np.empty((n, p))
+    n_iter = np.zeros(K, dtype=np.int64)
+    err = np.zeros(K)
+    for k in range(K):
+        lo, hi = bounds[k], bounds[k + 1]
+        sub = np.ascontiguousarray(M[:, lo:hi])
+        g_k = g[lo:hi].copy()
+        f_k = f[k].copy()
+        plan_k, n_iter[k], err[k] = _sinkhorn_log(
+            a, b[lo:hi].copy(), sub, reg, max_iter, tol, f_k, g_k, start[k]
+        )
+        plan[:, lo:hi] = plan_k
+        f[k] = f_k
+        g[lo:hi] = g_k
+    return plan, n_iter, err
