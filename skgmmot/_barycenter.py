@@ -25,7 +25,7 @@ from skgmmot._base import (
     precisions_cholesky,
 )
 from skgmmot._compat import Interval, StrOptions, _fit_context
-from skgmmot._transport import exact_plan, sinkhorn_plans
+from skgmmot._transport import exact_plan, exact_plans, sinkhorn_plans
 from skgmmot._validation import (
     _is_sklearn_mixture,
     check_mixture,
@@ -78,12 +78,7 @@ def _plans(a, inputs, cost, solver, reg):
     ``inputs``).
     """
     if solver == "exact":
-        return np.hstack(
-            [
-                exact_plan(a, b, c)
-                for b, c in zip(inputs.weights, inputs.split(cost), strict=True)
-            ]
-        )
+        return exact_plans(a, inputs.weights, cost)
     plan, inputs.potentials = sinkhorn_plans(
         a, inputs.weights, cost, reg, potentials=inputs.potentials, stacklevel=5
     )

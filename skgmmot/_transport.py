@@ -104,6 +104,43 @@ def _exact_start(a, b, cost, reg):
     return np.zeros(n), np.zeros(m), spread
 
 
+def exact_plans(a, inputs, cost):
+    """Exact plans from ``a`` to several inputs, side by side.
+
+    Parameters
+    ----------
+    a : ndarray of shape (n,)
+    inputs : list of ndarray
+        Column marginals, of sizes m_1, ..., m_K.
+    cost : ndarray of shape (n, m_1 + ... + m_K)
+        The K cost matrices side by side.
+
+    Returns
+    -------
+    plans : ndarray of shape (n, m_1 + ... + m_K)
+        Block k equals ``exact_plan(a, inputs[k], cost_k)``.
+    """
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    total = a.sum()
+    solver = _emd_c()
+    plan = np.empty(cost.shape)
+    lo = 0
+    for b in inputs:
+        hi = lo + b.shape[0]
+        block = np.ascontiguousarray(cost[:, lo:hi])
+        code = None
+        if solver is not None:
+            try:
+                part, _, _, _, code = solver(
+                    a, b * (total / b.sum()), block, EMD_MAX_ITER, 1
+                )
+            except (TypeError, ValueError):  # pragma: no cover - other POT versions
+                code = None
+        plan[:, lo:hi] = part if code == _EMD_OPTIMAL else exact_plan(a, b, block)
+        lo = hi
+    return plan
+
+
 def sinkhorn_plan(a, b, cost, reg, *, log=False, stacklevel=2):
     """Entropic OT plan by log-domain Sinkhorn (the plan of POT's ``sinkhorn_log``).
 

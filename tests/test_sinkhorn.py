@@ -13,7 +13,13 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import skgmmot._transport as transport
-from skgmmot._transport import SINKHORN_TOL, exact_plan, sinkhorn_plan, sinkhorn_plans
+from skgmmot._transport import (
+    SINKHORN_TOL,
+    exact_plan,
+    exact_plans,
+    sinkhorn_plan,
+    sinkhorn_plans,
+)
 
 
 def _pot(a, b, M, reg):
@@ -217,3 +223,16 @@ def test_warm_starts_give_the_cold_plans():
             )
             cold, _ = sinkhorn_plans(a / a.sum(), inputs, moved, reg)
         np.testing.assert_allclose(warm, cold, rtol=1e-6, atol=1e-9)
+
+
+def test_exact_plans_are_pots_emd_blocks(rng, monkeypatch):
+    a = rng.rand(6) + 0.1
+    a /= a.sum()
+    inputs = [b / b.sum() for b in (rng.rand(4) + 0.1, rng.rand(3) + 0.1)]
+    cost = 10.0 * rng.rand(6, 7)
+    expected = np.hstack(
+        [ot.emd(a, inputs[0], cost[:, :4]), ot.emd(a, inputs[1], cost[:, 4:])]
+    )
+    np.testing.assert_allclose(exact_plans(a, inputs, cost), expected, atol=1e-15)
+    monkeypatch.setattr(transport, "_emd_c", lambda: None)
+    np.testing.assert_allclose(exact_plans(a, inputs, cost), expected, atol=1e-15)
