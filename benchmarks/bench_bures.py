@@ -6,34 +6,35 @@ progress messages to stderr. See ``benchmarks/README.md`` for what each section
 measures.
 """
 
-import argparse
-import contextlib
-import io
 import json
-import os
-import platform
-import statistics
-import subprocess
-import sys
-import time
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import numba
 import numpy as np
 import ot
 import ot.gaussian
 import ot.gmm
+from _harness import (
+    Quiet,
+    environment,
+    fmt_bytes,
+    fmt_ratio,
+    fmt_runs,
+    fmt_time,
+    fresh_runs,
+    markdown_table,
+    max_rel_diff,
+    measure,
+    print_section,
+    progress,
+    run_child,
+    run_script,
+    scaled_diff,
+    verdict,
+)
 
 import skgmmot
 
 SECTIONS = ("bures", "memory", "first-call", "others")
-
-#: A call slower than this is "slow": 3 timed runs instead of 5.
-SLOW_SECONDS = 2.0
-#: Fast calls are repeated until they add up to this (at most MAX_RUNS runs).
-MIN_TOTAL_SECONDS = 0.5
-MAX_RUNS = 50
 
 #: Section 1: (k, d, target ratio POT / skgmmot) with k_s = k_t = k.
 BURES_CASES = ((500, 2, 100.0), (200, 10, 20.0), (100, 30, 50.0))
@@ -89,46 +90,6 @@ def sample_gmm(rng, means, covs, weights, n):
 # ------------------------------------------------------------------------- timing
 
 
-@dataclass
-class Timing:
-    times: list = field(default_factory=list)
-    first: float | None = None
-
-    @property
-    def median(self):
-        return statistics.median(self.times)
-
-    @property
-    def runs(self):
-        return len(self.times)
-
-    def as_dict(self):
-        return {"first": self.first, "median": self.median, "times": self.times}
-
-
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return time.perf_counter() - start, out
-
-
-def measure(fn, *, runs_fast, runs_slow, warmup, min_total=MIN_TOTAL_SECONDS):
-    """Time ``fn``: optional untimed-in-median warm-up, then median of runs.
-
-    The number of runs is ``runs_fast`` if the first timed run takes less than
-    ``SLOW_SECONDS``, else ``runs_slow``; fast calls are repeated until they add
-    up to ``min_total`` seconds (at most ``MAX_RUNS`` runs). Returns the timing
-    and the output of the first timed run.
-    """
-    first = timed(fn)[0] if warmup else None
-    elapsed, out = timed(fn)
-    times = [elapsed]
-    wanted = runs_fast if elapsed < SLOW_SECONDS else runs_slow
-    while len(times) < wanted or (sum(times) < min_total and len(times) < MAX_RUNS):
-        times.append(timed(fn)[0])
-    return Timing(times, first), out
-
-
 def measure_skgmmot(fn, runs_fast=5, runs_slow=3):
     return measure(fn, runs_fast=runs_fast, runs_slow=runs_slow, warmup=True)
 
@@ -138,28 +99,6 @@ def measure_pot(fn, quick):
     if quick:
         return measure(fn, runs_fast=1, runs_slow=1, warmup=False, min_total=0.0)
     return measure(fn, runs_fast=5, runs_slow=3, warmup=False)
-
-
-class Quiet:
-    """Silence numpy warnings and stdout (POT prints "Dit not converge.")."""
-
-    def __init__(self):
-        self.stdout = io.StringIO()
-
-    def __call__(self, fn):
-        def wrapped():
-            with (
-                np.errstate(all="ignore"),
-                warnings.catch_warnings(),
-                contextlib.redirect_stdout(self.stdout),
-            ):
-                warnings.simplefilter("ignore")
-                return fn()
-
-        return wrapped
-
-    def printed(self, text):
-        return self.stdout.getvalue().count(text)
 
 
 def warm_up_pot():
@@ -172,77 +111,6 @@ def warm_up_pot():
     quiet(lambda: ot.gmm.gmm_ot_apply_map(x, m, m, C, C, w, w, method="rand"))()
     quiet(lambda: ot.gmm.gmm_pdf(x, m, C, w))()
     quiet(lambda: ot.gaussian.bures_wasserstein_barycenter(m, C, w))()
-
-
-# --------------------------------------------------------------------- formatting
-
-
-def fmt_time(seconds):
-    if seconds is None:
-        return "-"
-    if seconds < 1e-3:
-        return f"{seconds * 1e6:.0f} us"
-    if seconds < 1.0:
-        return f"{seconds * 1e3:.1f} ms"
-    return f"{seconds:.2f} s"
-
-
-def fmt_runs(timing):
-    return f"{fmt_time(timing.median)} ({timing.runs})"
-
-
-def fmt_ratio(ratio):
-    return f"{ratio:.1f}x" if ratio < 10 else f"{ratio:.0f}x"
-
-
-def fmt_bytes(n):
-    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
-
-
-def verdict(ok):
-    return "PASS" if ok else "FAIL"
-
-
-def markdown_table(headers, rows):
-    cells = [[str(c) for c in row] for row in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-
-    def line(values):
-        return (
-            "| "
-            + " | ".join(v.ljust(w) for v, w in zip(values, widths, strict=True))
-            + " |"
-        )
-
-    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([line(headers), sep, *(line(r) for r in cells)])
-
-
-def print_section(title, table, notes=()):
-    print(f"\n### {title}\n")
-    print(table)
-    if notes:
-        print()
-        for note in notes:
-            print(f"- {note}")
-    sys.stdout.flush()
-
-
-def progress(message):
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
-
-
-def max_rel_diff(a, b):
-    """Largest entrywise relative difference |a - b| / |b|."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    scale = np.maximum(np.abs(b), np.finfo(float).tiny)
-    return float(np.max(np.abs(a - b) / scale))
-
-
-def scaled_diff(a, b):
-    """max |a - b| / max |b|: for outputs with entries near 0 (points, matrices)."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
 
 
 # ------------------------------------------------------- section 1: Bures costs
@@ -384,20 +252,6 @@ print(json.dumps({
 """
 
 
-def run_child(code, *argv):
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c", code, *map(str, argv)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise RuntimeError(f"child process failed:\n{proc.stderr}")
-    return proc.stdout.strip().splitlines()[-1], wall
-
-
 def memory_child(lib, k, d):
     return json.loads(run_child(_MEMORY_CHILD, lib, k, d)[0])
 
@@ -495,15 +349,6 @@ t = time.perf_counter()
 import skgmmot
 print(time.perf_counter() - t)
 """
-
-
-def fresh_runs(code, runs):
-    inner, wall = [], []
-    for _ in range(runs):
-        out, elapsed = run_child(code)
-        inner.append(float(out))
-        wall.append(elapsed)
-    return Timing(inner), Timing(wall)
 
 
 def bench_first_call(quick):
@@ -751,58 +596,6 @@ def bench_others(quick):
 # --------------------------------------------------------------------------- main
 
 
-#: Environment variables that change the timings, printed when set.
-ENV_VARS = (
-    "OPENBLAS_CORETYPE",
-    "OMP_NUM_THREADS",
-    "OMP_WAIT_POLICY",
-    "NUMBA_NUM_THREADS",
-    "NUMBA_THREADING_LAYER",
-    "NUMBA_CACHE_DIR",
-    "NUMBA_DISABLE_JIT",
-)
-
-
-def load_average():
-    try:
-        return round(os.getloadavg()[0], 2)
-    except OSError:
-        return None
-
-
-def environment():
-    threads = numba.get_num_threads()
-    return {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "skgmmot": skgmmot.__version__,
-        "pot": ot.__version__,
-        "numpy": np.__version__,
-        "numba": numba.__version__,
-        "numba_threads": threads,
-        **{name: os.environ[name] for name in ENV_VARS if name in os.environ},
-        "load_average_1min_at_start": load_average(),
-    }
-
-
-def threading_layer():
-    try:
-        return numba.threading_layer()
-    except ValueError:  # no parallel kernel ran in this process
-        return "not initialised"
-
-
-def print_header(env, quick):
-    print("## skgmmot vs POT (ot.gmm) benchmark\n")
-    for key, value in env.items():
-        print(f"- {key}: {value}")
-    print(f"- mode: {'quick' if quick else 'full'}; all times are medians")
-    if not env["pot"].startswith("0.9.7"):
-        print(f"- WARNING: written for POT 0.9.7, running {env['pot']}")
-    sys.stdout.flush()
-
-
 BENCHES = {
     "bures": bench_bures,
     "memory": bench_memory,
@@ -811,43 +604,16 @@ BENCHES = {
 }
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="time POT once (1 run) instead of 3-5"
-    )
-    parser.add_argument(
-        "--only",
-        action="append",
-        choices=SECTIONS,
-        metavar="NAME",
-        help=f"run only this section (repeatable): {', '.join(SECTIONS)}",
-    )
-    parser.add_argument("--json", metavar="PATH", help="also save results as JSON")
-    return parser.parse_args(argv)
-
-
 def main(argv=None):
-    args = parse_args(argv)
-    sections = args.only or list(SECTIONS)
-    env = environment()
-    print_header(env, args.quick)
-    start = time.perf_counter()
-    warm_up_pot()
-    results = {"environment": env, "quick": args.quick}
-    for name in SECTIONS:
-        if name in sections:
-            results[name] = BENCHES[name](args.quick)
-    results["total_seconds"] = time.perf_counter() - start
-    results["numba_threading_layer"] = threading_layer()
-    results["load_average_1min_at_end"] = load_average()
-    print(f"\n- numba threading layer: {results['numba_threading_layer']}")
-    print(f"- load average (1 min) at end: {results['load_average_1min_at_end']}")
-    print(f"- total benchmark time: {results['total_seconds']:.0f} s")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=2, default=float)
-        progress(f"results saved to {args.json}")
+    run_script(
+        "skgmmot vs POT (ot.gmm) benchmark",
+        __doc__.splitlines()[0],
+        BENCHES,
+        environment(),
+        argv,
+        quick_help="time POT once (1 run) instead of 3-5",
+        before=warm_up_pot,
+    )
 
 
 if __name__ == "__main__":
