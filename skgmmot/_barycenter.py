@@ -231,13 +231,16 @@ class GMMOTBarycenter(
         and the objective can rise slightly (about 1e-6 relative) near
         convergence, which stops the iterations.
     learn_weights : bool, default=False
-        Also optimise the barycenter's component weights. Each iteration then
-        first computes, for the current components, the weights and plans that
-        minimise the objective jointly: one linear program in which all K plans
-        share the barycenter weights as first marginal (solved exactly with
-        HiGHS); then updates the components. Both steps decrease the
-        objective (exactly for ``projection="bures"``). Weights may become
-        zero; such components keep their last means and covariances.
+        Also optimise the barycenter's component weights. Once the fixed point
+        with the initial weights has converged, each iteration first computes,
+        for the current components, the weights and plans that minimise the
+        objective jointly: one linear program in which all K plans share the
+        barycenter weights as first marginal (solved exactly with HiGHS); then
+        updates the components, until the objective converges again. Both
+        steps decrease the objective (exactly for ``projection="bures"``), so
+        the result is never worse than with fixed weights from the same start.
+        Weights may become zero; such components keep their last means and
+        covariances.
     gmm : GaussianMixture, default=None
         Template cloned and fitted per group when ``fit`` receives samples;
         default ``GaussianMixture(n_components=self.n_components,
@@ -444,11 +447,12 @@ class GMMOTBarycenter(
         self._report(0, objective, start)
         converged = False
         n_iter = 0
-        # With exact plans and fixed weights the update is a function of the
-        # plans alone: unchanged plans mean the next iterate is this one.
-        fixed_plans = solver == "exact" and not self.learn_weights
+        # Weights are learnt once the fixed point with fixed weights has
+        # converged: learning them from the start can zero a component that
+        # the first updates would have made useful.
+        learning = False
         for n_iter in range(1, self.max_iter + 1):
-            if self.learn_weights:
+            if learning:
                 w, lp_plans, _ = optimal_weights(
                     inputs.split(cost), inputs.weights, lambdas
                 )
@@ -474,9 +478,16 @@ class GMMOTBarycenter(
             self._report(n_iter, new_objective, start)
             decrease = objective - new_objective
             objective = new_objective
+            # With exact plans and fixed weights the update is a function of
+            # the plans alone: unchanged plans mean the next iterate is this one.
             if decrease <= self.tol * abs(curve[-2]) or (
-                fixed_plans and np.array_equal(plan, previous_plan)
+                solver == "exact"
+                and not learning
+                and np.array_equal(plan, previous_plan)
             ):
+                if self.learn_weights and not learning:
+                    learning = True
+                    continue
                 converged = True
                 break
         if not converged:

@@ -150,6 +150,21 @@ def test_learn_weights_recovers_unequal_weights(rng):
     assert learned.cost_ < 0.5 * fixed.cost_
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_learn_weights_never_worse_than_fixed_weights(gmm_factory, seed):
+    """Weights are learnt after the fixed-weight fixed point, then only descend."""
+    mixtures = _mixtures(gmm_factory, sizes=(4, 6, 5, 3))
+    common = dict(n_components=4, projection="bures", random_state=seed)
+    fixed = GMMOTBarycenter(**common).fit(mixtures)
+    learned = GMMOTBarycenter(learn_weights=True, **common).fit(mixtures)
+    assert learned.converged_
+    assert learned.cost_ <= fixed.cost_ * (1.0 + 1e-12)
+    # The fixed-weight phase comes first: its curve is a prefix of the curve.
+    n = fixed.cost_curve_.size
+    np.testing.assert_allclose(learned.cost_curve_[:n], fixed.cost_curve_)
+    assert np.all(np.diff(learned.cost_curve_) <= 1e-9 * learned.cost_curve_[0])
+
+
 @pytest.mark.parametrize("init", ["kmeans", "random"])
 def test_random_state_reproducible(gmm_factory, init):
     mixtures = _mixtures(gmm_factory)
