@@ -1,10 +1,10 @@
 """skgmmot: fast, scikit-learn-native optimal transport between Gaussian mixtures.
 
 The functional layer (:mod:`skgmmot.ot`) is a drop-in for POT's ``ot.gmm``.
-The estimators (:class:`GMMOTBarycenter`) follow scikit-learn's API. Importing
-skgmmot compiles nothing and imports neither scikit-learn nor POT (the
-estimators are loaded on first access); numba kernels compile on first use and
-are cached on disk.
+The estimators (:class:`GMMOTBarycenter`, :class:`GMMOTFlow`) follow
+scikit-learn's API. Importing skgmmot compiles nothing and imports neither
+scikit-learn nor POT (the estimators are loaded on first access); numba kernels
+compile on first use and are cached on disk.
 """
 
 from skgmmot.ot import (
@@ -19,10 +19,11 @@ from skgmmot.ot import (
 
 __version__ = "0.1.0.dev0"
 
-_LAZY = {"GMMOTBarycenter": "skgmmot._barycenter"}
+_LAZY = {"GMMOTBarycenter": "skgmmot._barycenter", "GMMOTFlow": "skgmmot._flow"}
 
 __all__ = [
     "GMMOTBarycenter",
+    "GMMOTFlow",
     "__version__",
     "bures_wasserstein_barycenter",
     "dist_bures_squared",

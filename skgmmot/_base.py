@@ -53,7 +53,58 @@ def precisions_cholesky(covariances):
     """
     lower = np.linalg.cholesky(covariances)
     eye = np.broadcast_to(np.eye(covariances.shape[1]), covariances.shape)
-    return np.linalg.solve(lower, eye).transpose(0, 2, 1)
+    return np.ascontiguousarray(np.linalg.solve(lower, eye).transpose(0, 2, 1))
+
+
+def fitted_gaussian_mixture(
+    weights,
+    means,
+    covariances,
+    *,
+    random_state=None,
+    converged=True,
+    n_iter=0,
+    precisions_chol=None,
+):
+    """Build a fitted ``GaussianMixture`` (full covariances) from parameters.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (k,)
+    means : ndarray of shape (k, d)
+    covariances : ndarray of shape (k, d, d)
+        Positive definite.
+    random_state : None, int or RandomState, default=None
+        Its ``random_state`` (used by ``sample``).
+    converged : bool, default=True
+    n_iter : int, default=0
+        Its ``converged_`` and ``n_iter_``.
+    precisions_chol : ndarray of shape (k, d, d), optional
+        Computed from ``covariances`` if not given.
+
+    Returns
+    -------
+    gmm : sklearn.mixture.GaussianMixture
+    """
+    k, d = means.shape
+    if precisions_chol is None:
+        precisions_chol = precisions_cholesky(covariances)
+    gmm = GaussianMixture(
+        n_components=k, covariance_type="full", random_state=random_state
+    )
+    # C-ordered copies: results must not depend on the callers' memory layout
+    # (a pickled estimator gets C-ordered arrays back).
+    gmm.weights_ = np.array(weights, dtype=np.float64, order="C")
+    gmm.means_ = np.array(means, dtype=np.float64, order="C")
+    gmm.covariances_ = np.array(covariances, dtype=np.float64, order="C")
+    prec = np.array(precisions_chol, dtype=np.float64, order="C")
+    gmm.precisions_cholesky_ = prec
+    gmm.precisions_ = prec @ prec.transpose(0, 2, 1)
+    gmm.converged_ = converged
+    gmm.n_iter_ = n_iter
+    gmm.lower_bound_ = -np.inf
+    gmm.n_features_in_ = d
+    return gmm
 
 
 class MixtureResultMixin:
@@ -75,21 +126,15 @@ class MixtureResultMixin:
             ``sample``).
         """
         check_is_fitted(self)
-        k, d = self.means_.shape
-        gmm = GaussianMixture(
-            n_components=k, covariance_type="full", random_state=self.random_state
+        return fitted_gaussian_mixture(
+            self.weights_,
+            self.means_,
+            self.covariances_,
+            random_state=self.random_state,
+            converged=bool(self.converged_),
+            n_iter=int(self.n_iter_),
+            precisions_chol=self.precisions_cholesky_,
         )
-        gmm.weights_ = self.weights_.copy()
-        gmm.means_ = self.means_.copy()
-        gmm.covariances_ = self.covariances_.copy()
-        gmm.precisions_cholesky_ = self.precisions_cholesky_.copy()
-        prec = self.precisions_cholesky_
-        gmm.precisions_ = prec @ prec.transpose(0, 2, 1)
-        gmm.converged_ = bool(self.converged_)
-        gmm.n_iter_ = int(self.n_iter_)
-        gmm.lower_bound_ = -np.inf
-        gmm.n_features_in_ = d
-        return gmm
 
     def _evaluate(self, method, X):
         """Call ``GaussianMixture.<method>(X)`` on the fitted mixture.

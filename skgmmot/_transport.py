@@ -104,6 +104,38 @@ def _exact_start(a, b, cost, reg):
     return np.zeros(n), np.zeros(m), spread
 
 
+def exact_duals(a, b, cost):
+    """Source-side dual potentials of the exact OT problem.
+
+    Parameters
+    ----------
+    a : ndarray of shape (n,)
+    b : ndarray of shape (m,)
+    cost : ndarray of shape (n, m)
+
+    Returns
+    -------
+    f : ndarray of shape (n,)
+        Potentials ``f`` with ``f_i + g_j <= cost_ij``, equality on the plan's
+        support (as ``ot.emd(..., log=True)["u"]``, up to a constant shift;
+        entries of rows without mass are not meaningful).
+    """
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    b = np.ascontiguousarray(b * (a.sum() / b.sum()), dtype=np.float64)
+    cost = np.ascontiguousarray(cost, dtype=np.float64)
+    solver = _emd_c()
+    if solver is not None:
+        try:
+            _, _, f, _, code = solver(a, b, cost, EMD_MAX_ITER, 1)
+        except (TypeError, ValueError):  # pragma: no cover - other POT versions
+            code = None
+        if code == _EMD_OPTIMAL:
+            return np.asarray(f, dtype=np.float64)
+    import ot
+
+    return ot.emd(a, b, cost, log=True)[1]["u"]
+
+
 def exact_plans(a, inputs, cost):
     """Exact plans from ``a`` to several inputs, side by side.
 
