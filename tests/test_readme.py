@@ -27,3 +27,15 @@ def test_readme_commands_match_ci():
     assert len(commands) >= 2
     ci = (README.parent / ".ci" / "run").read_text()
     assert commands[1].strip() in ci
+
+
+def test_readme_every_python_block_runs(capsys):
+    """Every python block of the README runs in a fresh namespace."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+    assert len(blocks) >= 2
+    for block in blocks[1:]:
+        namespace = {}
+        exec(compile(block, str(README), "exec"), namespace)
+    flow = namespace["flow"]
+    assert flow.loss_curve_[-1] < 1e-6 and namespace["moved"].shape == (5, 2)
+    assert "steps" in capsys.readouterr().out
