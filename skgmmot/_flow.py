@@ -169,7 +169,9 @@ def _gradient_flow(estimator, source, target, flow):
         cumulative.append(A @ cumulative[-1])
         step_maps.append(A)
         estimator._report(len(losses) - 1, loss, step, start)
-        converged = loss <= estimator.tol
+        # Converged at the target, or at a stationary point (a step that
+        # changes the loss by less than tol relative: near-flat directions).
+        converged = loss <= estimator.tol or losses[-2] - loss <= estimator.tol * loss
     return {
         "means_path_": np.asarray(means),
         "covariances_path_": np.asarray(covs),
@@ -254,8 +256,11 @@ default=None
         ``w_i <- w_i exp(-tau c_i / loss)`` with the same ``tau``, ``c_i`` the
         component's own transport cost.
     tol : float, default=1e-8
-        The gradient flow stops once the loss is at most ``tol``, or when no
-        step decreases it (a stationary point; ``converged_`` is then True).
+        The gradient flow stops once the loss is at most ``tol``, or at a
+        stationary point: when a step decreases it by at most ``tol`` times
+        its value, or no step decreases it (``converged_`` is True in all
+        three cases; with fewer source than target components the flow
+        usually ends at a stationary point with a positive loss).
     flow : tuple of {"means", "covariances", "weights"}, \
 default=("means", "covariances", "weights")
         The source parameters that move (gradient flow only).

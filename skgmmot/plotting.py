@@ -1,4 +1,4 @@
-"""Matplotlib views of Gaussian mixtures, barycenters and objective curves.
+"""Matplotlib views of Gaussian mixtures, barycenters, flows and objective curves.
 
 Not imported by ``import skgmmot``; matplotlib is imported only when a
 function is called. Ellipses show every component at a few standard
@@ -13,7 +13,7 @@ import numpy as np
 
 from skgmmot._validation import _is_sklearn_mixture, check_mixture
 
-__all__ = ["plot_barycenter", "plot_gmm", "plot_loss"]
+__all__ = ["plot_barycenter", "plot_flow", "plot_gmm", "plot_loss"]
 
 #: Opacity range of ``plot_gmm`` ellipses: lightest and heaviest component.
 ALPHA_RANGE = (0.15, 0.9)
@@ -21,6 +21,10 @@ ALPHA_RANGE = (0.15, 0.9)
 INPUT_ALPHA_RANGE = (0.08, 0.45)
 #: Opacity range of the barycenter's outlines drawn by ``plot_barycenter``.
 BARYCENTER_ALPHA_RANGE = (0.4, 1.0)
+#: Opacity range of the flow's outlines drawn by ``plot_flow`` (at every step).
+FLOW_ALPHA_RANGE = (0.3, 1.0)
+#: Number of steps ``plot_flow`` draws by default (first and last included).
+FLOW_DEFAULT_STEPS = 6
 
 
 def _get_axes(ax):
@@ -195,6 +199,7 @@ def plot_gmm(
     See Also
     --------
     plot_barycenter : Inputs and barycenter of a fitted GMMOTBarycenter.
+    plot_flow : A fitted GMMOTFlow, step by step.
 
     Examples
     --------
@@ -375,6 +380,220 @@ def plot_barycenter(estimator, ax=None, *, dims=(0, 1), colors=None, nstd=2.0):
     return ax
 
 
+_PATH_FIELDS = ("means_path_", "covariances_path_", "weights_path_")
+
+
+def _flow_paths(estimator):
+    """Return the recorded (means, covariances, weights) paths of a flow."""
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator, "means_path_")
+    missing = [f for f in _PATH_FIELDS if not hasattr(estimator, f)]
+    if missing:
+        raise ValueError(
+            f"{type(estimator).__name__} has no {', '.join(missing)}; plot_flow "
+            "needs the recorded paths of a fitted flow."
+        )
+    means, covs, weights = (
+        np.asarray(getattr(estimator, f), dtype=np.float64) for f in _PATH_FIELDS
+    )
+    ok = means.ndim == 3 and means.shape[0] >= 1
+    if ok:
+        n_rec, k, d = means.shape
+        ok = covs.shape == (n_rec, k, d, d) and weights.shape == (n_rec, k)
+    if not ok:
+        raise ValueError(
+            "means_path_, covariances_path_ and weights_path_ must have shapes "
+            "(S+1, k, d), (S+1, k, d, d) and (S+1, k), got "
+            f"{means.shape}, {covs.shape} and {weights.shape}."
+        )
+    return means, covs, weights
+
+
+def _check_steps(steps, n_recorded):
+    """Sorted distinct step indices in [0, n_recorded) chosen by ``steps``."""
+    last = n_recorded - 1
+    if steps is None:
+        steps = FLOW_DEFAULT_STEPS
+    if isinstance(steps, numbers.Integral) and not isinstance(steps, bool):
+        if steps < 1:
+            raise ValueError(f"steps must be a count >= 1, got {steps}.")
+        if steps == 1:
+            return np.array([last])
+        return np.unique(np.round(np.linspace(0, last, steps)).astype(np.intp))
+    try:
+        values = list(steps)
+    except TypeError:
+        values = None
+    ok = (
+        values is not None
+        and len(values) > 0
+        and all(
+            isinstance(v, numbers.Integral)
+            and not isinstance(v, bool)
+            and -n_recorded <= v <= last
+            for v in values
+        )
+    )
+    if not ok:
+        raise ValueError(
+            "steps must be None, a count >= 1 or a non-empty sequence of step "
+            f"indices in [-{n_recorded}, {last}] (the flow recorded "
+            f"{n_recorded} states), got {steps!r}."
+        )
+    return np.unique(np.mod(np.asarray(values, dtype=np.intp), n_recorded))
+
+
+def plot_flow(estimator, ax=None, *, steps=None, dims=(0, 1), cmap="viridis", nstd=2.0):
+    """Draw a fitted flow: the mixture at several steps, coloured by time.
+
+    The mixture recorded at each selected step is drawn as ellipse outlines
+    in the colour of its time ``t = step / S`` (``S + 1`` recorded states, so
+    ``t = 1`` is the final state, the one ``transform(X, t=1)`` reaches),
+    more opaque for heavier components at that step. The target mixture
+    (``estimator.target_``, when present) is drawn as dashed black outlines,
+    the path of every component's mean over all recorded steps as a line
+    coloured by time, and a colorbar labelled "t" maps colours to times.
+    The aspect ratio is set equal so that shapes are true.
+
+    Only the recorded paths are used (``means_path_``, ``covariances_path_``,
+    ``weights_path_``), so any estimator with these attributes can be drawn.
+    For ``method="geodesic"`` the components are the pairs of the optimal
+    plan's support.
+
+    Parameters
+    ----------
+    estimator : GMMOTFlow
+        A fitted :class:`skgmmot.GMMOTFlow`, or any fitted scikit-learn
+        estimator with the path attributes, of shapes (S+1, k, d),
+        (S+1, k, d, d) and (S+1, k), and optionally ``target_`` (a mixture).
+    ax : matplotlib.axes.Axes, default=None
+        Where to draw; None uses ``plt.gca()``.
+    steps : int or sequence of int, default=None
+        Which recorded steps to draw: a count (evenly spaced, first and last
+        included; at most the ``S + 1`` recorded states; 1 draws the final
+        state only) or a sequence of step indices (negative indices count
+        from the end, as in Python). None draws 6 evenly spaced steps.
+    dims : pair of int, default=(0, 1)
+        The two features shown (x, y), for flows of more than 2 features.
+    cmap : str or matplotlib.colors.Colormap, default="viridis"
+        The colormap of times, from ``t = 0`` (source) to ``t = 1``.
+    nstd : float or sequence of float, default=2.0
+        Ellipse size(s) in standard deviations, as in :func:`plot_gmm`.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        The Axes drawn on (the colorbar gets an Axes of its own). Its aspect
+        is equal with adjustable data limits; to impose limits, call
+        ``ax.set_adjustable("box")`` before ``ax.set_xlim`` and
+        ``ax.set_ylim``.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If ``estimator`` is not fitted.
+    ValueError
+        If ``steps``, ``dims``, ``nstd`` or ``cmap`` are invalid, or the path
+        attributes are missing or of inconsistent shapes.
+
+    See Also
+    --------
+    plot_gmm : One mixture.
+    plot_loss : The flow's loss per step (``loss_curve_``).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from skgmmot import GMMOTFlow
+    >>> from skgmmot.datasets import make_random_gmm
+    >>> from skgmmot.plotting import plot_flow
+    >>> source = make_random_gmm(3, 2, random_state=0)
+    >>> target = make_random_gmm(2, 2, center=4.0, random_state=1)
+    >>> flow = GMMOTFlow(target, n_steps=50, tol=1e-2).fit(source)
+    >>> fig, ax = plt.subplots()
+    >>> ax = plot_flow(flow, ax, steps=4)
+    >>> len(ax.patches)  # 4 steps x 3 components + 2 target components
+    14
+    >>> fig.axes[-1].get_ylabel()  # the colorbar
+    't'
+    >>> plt.close(fig)
+    """
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.collections import LineCollection
+    from matplotlib.colors import Normalize
+    from matplotlib.lines import Line2D
+
+    means, covs, weights = _flow_paths(estimator)
+    n_recorded = means.shape[0]
+    pair = _check_dims(dims, means.shape[2])
+    levels = _check_nstd(nstd)
+    chosen = _check_steps(steps, n_recorded)
+    mappable = ScalarMappable(norm=Normalize(0.0, 1.0), cmap=cmap)
+    times = np.arange(n_recorded) / max(n_recorded - 1, 1)
+    ax = _get_axes(ax)
+
+    for s in chosen:
+        plot_gmm(
+            (means[s], covs[s], weights[s]),
+            ax,
+            color=mappable.to_rgba(times[s]),
+            nstd=levels,
+            dims=pair,
+            alpha=_weight_alphas(weights[s], *FLOW_ALPHA_RANGE),
+            means=False,
+            fill=False,
+            linewidth=1.5,
+            zorder=2,
+        )
+    handles = []
+    target = getattr(estimator, "target_", None)
+    if target is not None:
+        plot_gmm(
+            target,
+            ax,
+            color="black",
+            nstd=levels,
+            dims=pair,
+            alpha=_weight_alphas(np.asarray(target[2]), *BARYCENTER_ALPHA_RANGE),
+            fill=False,
+            linestyle="--",
+            linewidth=1.5,
+            zorder=3,
+        )
+        handles.append(Line2D([], [], color="black", linestyle="--", label="target"))
+
+    # Mean trajectories over every recorded step: one segment per step,
+    # coloured by the time at its middle.
+    xy = means[:, :, pair]
+    if n_recorded > 1:
+        segments = np.stack([xy[:-1], xy[1:]], axis=2)  # (S, k, 2, 2)
+        mid = 0.5 * (times[:-1] + times[1:])
+        lines = LineCollection(
+            segments.transpose(1, 0, 2, 3).reshape(-1, 2, 2),
+            colors=mappable.to_rgba(np.tile(mid, xy.shape[1])),
+            linewidths=1.5,
+            zorder=2.5,
+        )
+        ax.add_collection(lines)
+        handles.append(Line2D([], [], color=mappable.to_rgba(0.0), label="mean paths"))
+    shown = xy[chosen].reshape(-1, 2)
+    ax.scatter(
+        shown[:, 0],
+        shown[:, 1],
+        c=mappable.to_rgba(np.repeat(times[chosen], xy.shape[1])),
+        s=12,
+        zorder=2.6,
+    )
+
+    ax.figure.colorbar(mappable, ax=ax, label="t")
+    if handles:
+        ax.legend(handles=handles, loc="best")
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.autoscale_view()
+    return ax
+
+
 _CURVES = {
     "cost_curve_": ("iteration", r"objective $\Sigma_k\, \lambda_k\, MW_2^2$"),
     "loss_curve_": ("step", r"$MW_2^2$ to the target"),
@@ -411,6 +630,7 @@ def plot_loss(estimator, ax=None):
     See Also
     --------
     plot_barycenter : The mixtures themselves.
+    plot_flow : The mixtures of a flow, step by step.
 
     Examples
     --------

@@ -17,6 +17,8 @@ def test_examples_are_found():
         "plot_gmm_barycenter.py",
         "plot_ott_style_barycenter.py",
         "plot_barycenter_size_selection.py",
+        "plot_gmm_flow.py",
+        "plot_gmm_geodesic.py",
     } <= names
     assert (EXAMPLES / "README.txt").is_file()
 

@@ -7,13 +7,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.collections import LineCollection
 from matplotlib.patches import Ellipse
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.mixture import GaussianMixture
 
 from skgmmot import GMMOTBarycenter
 from skgmmot.datasets import make_gmm_family, make_random_gmm
-from skgmmot.plotting import plot_barycenter, plot_gmm, plot_loss
+from skgmmot.plotting import plot_barycenter, plot_flow, plot_gmm, plot_loss
 
 
 @pytest.fixture(autouse=True)
@@ -344,3 +346,189 @@ def test_plot_loss_errors(ax):
     gmm = GaussianMixture(1).fit(np.random.RandomState(0).randn(20, 2))
     with pytest.raises(ValueError, match="cost_curve_"):
         plot_loss(gmm, ax)
+
+
+# ----------------------------------------------------------------- plot_flow
+
+
+class _FakeFlow(BaseEstimator):
+    """A fitted flow's attributes: straight lines between two mixtures.
+
+    Component ``i`` moves from source component ``i`` to another mixture's
+    component ``i`` in ``n_steps`` equal steps (means, covariances and weights
+    interpolated linearly), so the state recorded at step ``s`` is known.
+    """
+
+    def fit(self, X=None):
+        return self
+
+
+def _fake_flow(k=3, d=2, n_steps=10, seed=0, target=True):
+    flow = _FakeFlow()
+    flow.source_ = make_random_gmm(k, d, random_state=seed)
+    end = make_random_gmm(k, d, center=5.0, random_state=seed + 1)
+    t = np.linspace(0.0, 1.0, n_steps + 1)
+    flow.means_path_, flow.covariances_path_, flow.weights_path_ = (
+        (1 - t.reshape((-1,) + (1,) * a.ndim)) * a
+        + t.reshape((-1,) + (1,) * a.ndim) * b
+        for a, b in zip(flow.source_, end, strict=True)
+    )
+    if target:
+        flow.target_ = make_random_gmm(2, d, center=5.0, random_state=seed + 2)
+    return flow
+
+
+def _colorbar_axes(fig, ax):
+    return [other for other in fig.axes if other is not ax]
+
+
+def test_plot_flow_artists(ax):
+    flow = _fake_flow(k=3, n_steps=10)
+    assert plot_flow(flow, ax, steps=4, nstd=(1, 2)) is ax
+    ells = _ellipses(ax)
+    # 4 steps x 3 components x 2 levels, then 2 target components x 2 levels.
+    assert len(ells) == 4 * 3 * 2 + 2 * 2
+    assert all(not e.get_fill() for e in ells)
+    target = ells[-4:]
+    assert all(matplotlib.colors.to_hex(e.get_edgecolor()) == "#000000" for e in target)
+    assert all(e.get_linestyle() == "--" for e in target)
+    assert all(e.get_linestyle() in ("-", "solid") for e in ells[:-4])
+    (lines,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert len(lines.get_segments()) == 3 * 10  # every step of every component
+    (cbar_ax,) = _colorbar_axes(ax.figure, ax)
+    assert cbar_ax.get_ylabel() == "t"
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["target", "mean paths"]
+    assert ax.get_aspect() == 1.0
+
+
+def test_plot_flow_default_steps_and_geometry(ax):
+    flow = _fake_flow(k=2, n_steps=50)
+    plot_flow(flow, ax, nstd=1.0)
+    ells = _ellipses(ax)[:-2]  # without the target
+    assert len(ells) == 6 * 2
+    expected_steps = [0, 10, 20, 30, 40, 50]
+    centres = np.array([e.center for e in ells]).reshape(6, 2, 2)
+    np.testing.assert_allclose(centres, flow.means_path_[expected_steps])
+    covs = flow.covariances_path_[expected_steps].reshape(-1, 2, 2)
+    for ell, cov in zip(ells, covs, strict=True):
+        vals = np.linalg.eigvalsh(cov)[::-1]
+        np.testing.assert_allclose([ell.width, ell.height], 2 * np.sqrt(vals))
+
+
+def test_plot_flow_colours_increase_with_time(ax):
+    flow = _fake_flow(k=2, n_steps=20)
+    plot_flow(flow, ax, steps=[0, 5, 10, 20], cmap="viridis")
+    cmap = matplotlib.colormaps["viridis"]
+    lut = cmap(np.linspace(0.0, 1.0, cmap.N))[:, :3]
+
+    def time_of(rgba):  # position of a colour in the colormap
+        return np.argmin(np.sum((lut - np.asarray(rgba)[:3]) ** 2, axis=1)) / (
+            cmap.N - 1
+        )
+
+    ells = _ellipses(ax)[:-2]
+    t = np.array([time_of(e.get_edgecolor()) for e in ells]).reshape(4, 2)
+    np.testing.assert_allclose(
+        t, np.repeat([[0.0], [0.25], [0.5], [1.0]], 2, 1), atol=0.01
+    )
+    # The mean paths get later colours further along.
+    (lines,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    seg_t = [time_of(c) for c in lines.get_colors()[:20]]  # component 0
+    assert np.all(np.diff(seg_t) >= 0) and seg_t[-1] > seg_t[0]
+
+
+def test_plot_flow_opacity_follows_weights_at_each_step(ax):
+    flow = _fake_flow(k=3, n_steps=4)
+    plot_flow(flow, ax, steps=[0, 4], nstd=1.0)
+    alphas = np.array([e.get_edgecolor()[3] for e in _ellipses(ax)[:-2]]).reshape(2, 3)
+    for row, w in zip(alphas, flow.weights_path_[[0, 4]], strict=True):
+        assert np.argmax(row) == np.argmax(w) and np.argmin(row) == np.argmin(w)
+        np.testing.assert_allclose(row.max(), 1.0)
+
+
+def test_plot_flow_projects_three_dimensions(ax):
+    flow = _fake_flow(k=2, d=3, n_steps=6)
+    plot_flow(flow, ax, steps=[1, -1], dims=(2, 0), nstd=1.0)
+    ells = _ellipses(ax)
+    centres = np.array([e.center for e in ells[:4]]).reshape(2, 2, 2)
+    np.testing.assert_allclose(centres, flow.means_path_[[1, 6]][:, :, [2, 0]])
+    sub = flow.covariances_path_[6, 1][np.ix_([2, 0], [2, 0])]
+    np.testing.assert_allclose(
+        [ells[3].width, ells[3].height], 2 * np.sqrt(np.linalg.eigvalsh(sub)[::-1])
+    )
+    np.testing.assert_allclose([e.center for e in ells[4:]], flow.target_[0][:, [2, 0]])
+    (lines,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    np.testing.assert_allclose(
+        lines.get_segments()[0], flow.means_path_[[0, 1], 0][:, [2, 0]]
+    )
+    assert ax.get_xlabel() == "feature 2" and ax.get_ylabel() == "feature 0"
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        (1, [10]),
+        (2, [0, 10]),
+        (3, [0, 5, 10]),
+        (50, list(range(11))),
+        ([-1, 0, 0], [0, 10]),
+    ],
+)
+def test_plot_flow_step_selection(ax, steps, expected):
+    flow = _fake_flow(k=1, n_steps=10, target=False)
+    plot_flow(flow, ax, steps=steps, nstd=1.0)
+    centres = np.array([e.center for e in _ellipses(ax)])
+    np.testing.assert_allclose(centres, flow.means_path_[expected, 0])
+    # Without target_, only the mean paths are in the legend.
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["mean paths"]
+
+
+@pytest.mark.parametrize(
+    "steps", [0, -2, [], [0, 11], [-12], [1.5], [True], 2.0, "all", [[0, 1]]]
+)
+def test_plot_flow_bad_steps(ax, steps):
+    with pytest.raises(ValueError, match="steps"):
+        plot_flow(_fake_flow(n_steps=10), ax, steps=steps)
+
+
+def test_plot_flow_bad_arguments(ax):
+    flow = _fake_flow(d=3)
+    with pytest.raises(ValueError, match="dims"):
+        plot_flow(flow, ax, dims=(0, 3))
+    with pytest.raises(ValueError, match="nstd"):
+        plot_flow(flow, ax, nstd=0)
+    with pytest.raises(ValueError):
+        plot_flow(flow, ax, cmap="not-a-colormap")
+    flow.weights_path_ = flow.weights_path_[:, :2]
+    with pytest.raises(ValueError, match="weights_path_"):
+        plot_flow(flow, ax)
+    del flow.covariances_path_
+    with pytest.raises(ValueError, match="covariances_path_"):
+        plot_flow(flow, ax)
+
+
+def test_plot_flow_not_fitted(ax):
+    with pytest.raises(NotFittedError):
+        plot_flow(_FakeFlow(), ax)
+    with pytest.raises(NotFittedError):
+        plot_flow(GMMOTBarycenter(), ax)
+
+
+def test_plot_flow_does_not_modify_the_estimator(ax):
+    flow = _fake_flow(k=2, n_steps=5)
+    fields = ("means_path_", "covariances_path_", "weights_path_")
+    before = [np.copy(getattr(flow, f)) for f in fields]
+    target = [a.copy() for a in flow.target_]
+    plot_flow(flow, ax)
+    for f, b in zip(fields, before, strict=True):
+        np.testing.assert_array_equal(getattr(flow, f), b)
+    for a, b in zip(flow.target_, target, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_plot_flow_uses_current_axes():
+    fig, ax = plt.subplots()
+    assert plot_flow(_fake_flow()) is ax
+    assert len(fig.axes) == 2  # the Axes and its colorbar
