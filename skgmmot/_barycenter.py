@@ -265,7 +265,7 @@ class GMMOTBarycenter(
         Cholesky factors of the precisions, as in ``GaussianMixture``.
     n_features_in_ : int
         Number of features.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names, when fitted on a DataFrame with string column names.
     n_iter_ : int
         Fixed-point iterations done.
@@ -274,7 +274,7 @@ class GMMOTBarycenter(
     cost_ : float
         Final objective :math:`\sum_k \lambda_k MW_2^2(\bar\mu, \mu_k)` (with
         entropic plans: their transport cost, without the entropy).
-    cost_curve_ : ndarray of shape (n_iter_ + 1,)
+    cost_curve_ : ndarray of shape (``n_iter_`` + 1,)
         The objective at the initial point and after every iteration.
     plans_ : list of ndarray of shape (n_components, k_k)
         Final plans between the barycenter and each input.

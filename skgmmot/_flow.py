@@ -289,18 +289,18 @@ default=("means", "covariances", "weights")
     weights_ : ndarray of shape (k,)
         The mixture at the end of the flow (``k`` source components; for the
         geodesic, ``k`` pairs of the plan's support, ending at the target).
-    means_path_ : ndarray of shape (n_iter_ + 1, k, n_features)
-    covariances_path_ : ndarray of shape (n_iter_ + 1, k, n_features, n_features)
-    weights_path_ : ndarray of shape (n_iter_ + 1, k)
+    means_path_ : ndarray of shape (``n_iter_`` + 1, k, n_features)
+    covariances_path_ : ndarray of shape (``n_iter_`` + 1, k, n_features, n_features)
+    weights_path_ : ndarray of shape (``n_iter_`` + 1, k)
         The mixture at every recorded step (step 0 is the source).
-    maps_path_ : ndarray of shape (n_iter_ + 1, k, n_features, n_features)
+    maps_path_ : ndarray of shape (``n_iter_`` + 1, k, n_features, n_features)
         Gradient flow only: linear part of the affine map carrying component
         i from step 0 to step s (the product of the step matrices).
-    step_maps_ : ndarray of shape (n_iter_, k, n_features, n_features)
+    step_maps_ : ndarray of shape (``n_iter_``, k, n_features, n_features)
         Gradient flow only: each step's matrix ``A`` (``S <- A S A``).
     pairs_ : ndarray of shape (k, 2)
         Geodesic only: the (source, target) components of each path component.
-    loss_curve_ : ndarray of shape (n_iter_ + 1,)
+    loss_curve_ : ndarray of shape (``n_iter_`` + 1,)
         ``MW2^2`` to the target at every recorded step (for the geodesic,
         ``(1 - t)^2 MW2^2(source, target)``).
     n_iter_ : int

@@ -1,14 +1,15 @@
 """Optimal transport between Gaussian mixtures: a drop-in for POT's ``ot.gmm``.
 
 The functions keep the names, arguments, defaults and results of POT's
-``ot.gmm`` module, so ``from ot.gmm import gmm_ot_loss`` can become
-``from skgmmot import gmm_ot_loss``. They differ where POT is slow or wrong:
-the Bures costs never build (k_s, k_t, d, d) temporaries and accept
-rank-deficient covariances, Gaussian barycenters use the provably convergent
-fixed point of Álvarez-Esteban et al. (2016) with a scale-free tolerance, maps
-are vectorised and evaluated in log-space, and
-:func:`gmm_barycenter_fixed_point` divides by the barycenter weights (not by
-``1/n``) and never modifies its arguments.
+``ot.gmm`` module (the GMM-OT of Delon & Desolneux [1]_), so
+``from ot.gmm import gmm_ot_loss`` can become ``from skgmmot import gmm_ot_loss``.
+They differ where POT is slow or wrong: the Bures costs never build
+(k_s, k_t, d, d) temporaries and accept rank-deficient covariances, Gaussian
+barycenters use the provably convergent fixed point of Álvarez-Esteban et
+al. [2]_ with a scale-free tolerance, maps are vectorised and evaluated in
+log-space, and :func:`gmm_barycenter_fixed_point` (the method of Tanguy et
+al. [3]_) divides by the barycenter weights (not by ``1/n``) and never
+modifies its arguments.
 
 References
 ----------
