@@ -19,6 +19,9 @@ def test_examples_are_found():
         "plot_barycenter_size_selection.py",
         "plot_gmm_flow.py",
         "plot_gmm_geodesic.py",
+        "plot_color_transfer.py",
+        "plot_color_barycenter.py",
+        "plot_batch_alignment.py",
     } <= names
     assert (EXAMPLES / "README.txt").is_file()
 
