@@ -39,3 +39,12 @@ def test_readme_every_python_block_runs(capsys):
     flow = namespace["flow"]
     assert flow.loss_curve_[-1] < 1e-6 and namespace["moved"].shape == (5, 2)
     assert "steps" in capsys.readouterr().out
+
+
+def test_readme_links_and_pictures_exist():
+    """Every relative link or picture of the README names a file of the repo."""
+    targets = re.findall(r"\]\(([^)\s]+)\)", README.read_text())
+    local = [t for t in targets if "://" not in t and not t.startswith("#")]
+    assert any(t.endswith(".png") for t in local), "README.md shows no picture"
+    missing = [t for t in local if not (README.parent / t).exists()]
+    assert missing == []
