@@ -18,7 +18,6 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from skgmmot._base import fit_random_state, fitted_gaussian_mixture
 from skgmmot._compat import Interval, StrOptions, _fit_context
-from skgmmot._kernels._bures import _gaussian_maps
 from skgmmot._kernels._density import _map_barycentric, _map_random
 from skgmmot._kernels._flow import _flow_step
 from skgmmot._kernels._threads import run
@@ -27,6 +26,8 @@ from skgmmot._validation import _is_sklearn_mixture, check_mixture
 from skgmmot.ot import (
     _apply_map,
     _cost_matrix,
+    _gaussian_pair_maps,
+    _geodesic_state,
     _log_densities,
     _log_weights,
     _posterior,
@@ -61,9 +62,7 @@ def _pair_maps(covs_s, covs_t, plan, active):
     """Pairs (i, j) with plan mass and the linear parts of their Gaussian maps."""
     rows, cols = np.nonzero((plan > 0.0) & active[:, None])
     rows, cols = rows.astype(np.int64), cols.astype(np.int64)
-    d = covs_s.shape[1]
-    maps = run(_gaussian_maps, 15.0 * rows.size * d**3, covs_s, covs_t, rows, cols)
-    return rows, cols, maps
+    return rows, cols, _gaussian_pair_maps(covs_s, covs_t, rows, cols)
 
 
 def _evaluate(means, covs, weights_list, target, solver, reg):
@@ -183,17 +182,6 @@ def _gradient_flow(estimator, source, target, flow):
         "converged_": bool(converged),
         "plan_": plan,
     }
-
-
-def _geodesic_state(source, target, pairs, t):
-    """Means, covariances and weights of the geodesic's components at time t."""
-    (ms, Cs, _), (mt, _, _) = source, target
-    rows, cols, maps, pair_weights = pairs
-    d = ms.shape[1]
-    A = (1.0 - t) * np.eye(d) + t * maps
-    covs = A @ Cs[rows] @ A
-    covs = 0.5 * (covs + covs.transpose(0, 2, 1))
-    return (1.0 - t) * ms[rows] + t * mt[cols], covs, pair_weights.copy()
 
 
 def _geodesic(estimator, source, target):
@@ -589,15 +577,7 @@ default=("means", "covariances", "weights")
 
     def _pair_maps(self):
         rows, cols = self.pairs_[:, 0], self.pairs_[:, 1]
-        d = self.source_[0].shape[1]
-        maps = run(
-            _gaussian_maps,
-            15.0 * rows.size * d**3,
-            self.source_[1],
-            self.target_[1],
-            np.ascontiguousarray(rows, dtype=np.int64),
-            np.ascontiguousarray(cols, dtype=np.int64),
-        )
+        maps = _gaussian_pair_maps(self.source_[1], self.target_[1], rows, cols)
         return (rows, cols), maps
 
     # ---------------------------------------------------------- transform
