@@ -16,9 +16,24 @@ from skgmmot._kernels._sinkhorn import _sinkhorn_log, _sinkhorn_log_batch
 #: Sinkhorn stops when the column marginals are this close (Euclidean norm).
 SINKHORN_TOL = 1e-10
 SINKHORN_MAX_ITER = 10000
-#: Network-simplex iteration limit (POT's default).
+#: Network-simplex iteration limit of small problems (POT's default) ...
 EMD_MAX_ITER = 100000
+#: ... grown to this many iterations per entry of the cost matrix for large
+#: ones: the simplex needs about k**1.6 pivots for k x k problems (68750 at
+#: k = 2000, random costs and uniform weights; 2e4 at k = 1000), so POT's
+#: fixed default stops it early from k ~ 3000 on; 0.1 k**2 leaves a margin of
+#: 5 at k = 1000, growing with k.
+EMD_ITER_PER_ENTRY = 0.1
+#: Times a problem is solved again, each time with a 10 times larger limit,
+#: when the simplex stops at the limit before reaching optimality. A problem
+#: on which the simplex stalls thus costs about 1.1 n m pivots (some 25 us
+#: each at n = m = 4000) before the warning.
+EMD_RETRIES = 1
+# The C++ solver keeps the limit in an int in some POT versions.
+_EMD_ITER_CAP = 2**31 - 1
+# Return codes of POT's emd_c (its ProblemType enum).
 _EMD_OPTIMAL = 1
+_EMD_MAX_ITER_REACHED = 3
 
 
 _EMD_C = []
@@ -33,6 +48,141 @@ def _emd_c():
             emd_c = None
         _EMD_C.append(emd_c)
     return _EMD_C[0]
+
+
+def emd_limits(n, m):
+    """List the iteration limits of successive network-simplex runs (n x m costs).
+
+    The simplex is deterministic, so a larger limit changes nothing where a
+    smaller one already reached optimality: results stay those of ``ot.emd``.
+
+    Parameters
+    ----------
+    n, m : int
+        Shape of the cost matrix.
+
+    Returns
+    -------
+    limits : list of int
+        ``max(EMD_MAX_ITER, EMD_ITER_PER_ENTRY * n * m)``, then up to
+        ``EMD_RETRIES`` limits each 10 times the previous one; all capped at
+        ``2**31 - 1``, without repeats.
+    """
+    limit = int(min(max(EMD_MAX_ITER, EMD_ITER_PER_ENTRY * n * m, 1), _EMD_ITER_CAP))
+    limits = [limit]
+    for _ in range(EMD_RETRIES):
+        if limit >= _EMD_ITER_CAP:
+            break
+        limit = min(10 * limit, _EMD_ITER_CAP)
+        limits.append(limit)
+    return limits
+
+
+def emd_not_optimal(shape, limit, stacklevel=2):
+    """Warn that the network simplex stopped at its limit, before optimality.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the cost matrix.
+    limit : int
+        The last iteration limit tried.
+    stacklevel : int, default=2
+        Passed to :func:`warnings.warn`, counted from the caller.
+
+    Warns
+    -----
+    ConvergenceWarning
+        Always.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.warn(
+        f"The network simplex stopped at its limit of {limit} iterations on a "
+        f"{shape[0]} x {shape[1]} OT problem, before reaching optimality: the "
+        "plan and its cost are not optimal, and the plan may miss part of the "
+        "weights. Raise the limit with "
+        "skgmmot._transport.EMD_MAX_ITER (or EMD_ITER_PER_ENTRY, EMD_RETRIES), "
+        "or solve the cost matrix with ot.emd(a, b, M, numItermax=...).",
+        ConvergenceWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
+def _simplex(solver, a, b, cost, retry=True):
+    """Run POT's ``emd_c`` with the limits of :func:`emd_limits`.
+
+    Parameters
+    ----------
+    solver : callable
+        ``emd_c``.
+    a, b, cost : ndarray
+        Its marginals (same totals) and costs, C-contiguous float64.
+    retry : bool, default=True
+        Solve again with the next limit while the solver stops at the limit;
+        False: the first limit only.
+
+    Returns
+    -------
+    plan : ndarray of shape (n, m)
+    f, g : ndarray of shapes (n,) and (m,)
+        Dual potentials.
+    code : int
+        ``emd_c``'s return code: 1 optimal, 3 iteration limit reached (0
+        infeasible, 2 unbounded).
+    limit : int
+        The last limit tried.
+    """
+    limits = emd_limits(*cost.shape)
+    for limit in limits if retry else limits[:1]:
+        plan, _, f, g, code = solver(a, b, cost, limit, 1)
+        if code != _EMD_MAX_ITER_REACHED:
+            break
+    return plan, f, g, code, limit
+
+
+def pot_emd(a, b, cost, plan=True, log=False, stacklevel=2):
+    """Exact OT by POT's ``ot.emd`` (or ``ot.emd2``), with growing limits.
+
+    Runs with the limits of :func:`emd_limits` in turn while the simplex
+    stops at the limit, silencing POT's own warning about it meanwhile; if the
+    last limit is reached too, warns with :func:`emd_not_optimal`. Wherever
+    POT's default limit suffices the results are POT's, bit for bit.
+
+    Parameters
+    ----------
+    a : array-like of shape (n,)
+    b : array-like of shape (m,)
+    cost : array-like of shape (n, m)
+    plan : bool, default=True
+        Return the plan (``ot.emd``); False: the cost (``ot.emd2``).
+    log : bool, default=False
+        Also return POT's log dictionary.
+    stacklevel : int, default=2
+        Passed to :func:`warnings.warn`, counted from the caller.
+
+    Returns
+    -------
+    result : ndarray of shape (n, m) or float
+        The plan or its cost.
+    log : dict
+        Only if ``log``.
+    """
+    import ot
+
+    solve = ot.emd if plan else ot.emd2
+    shape = np.shape(cost)
+    for limit in emd_limits(*shape):
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message="numItermax reached", category=UserWarning
+            )
+            result, info = solve(a, b, cost, numItermax=limit, log=True)
+        if info["result_code"] != _EMD_MAX_ITER_REACHED:
+            break
+    else:
+        emd_not_optimal(shape, limit, stacklevel + 1)
+    return (result, info) if log else result
 
 
 def exact_plan(a, b, cost):
@@ -59,14 +209,15 @@ def exact_plan(a, b, cost):
     solver = _emd_c()
     if solver is not None:
         try:
-            plan, _, _, _, code = solver(a, b, cost, EMD_MAX_ITER, 1)
+            plan, _, _, code, limit = _simplex(solver, a, b, cost)
         except (TypeError, ValueError):  # pragma: no cover - other POT versions
             code = None
         if code == _EMD_OPTIMAL:
             return plan
-    import ot  # reports non-optimal results with POT's own warnings
-
-    return ot.emd(a, b, cost)
+        if code == _EMD_MAX_ITER_REACHED:
+            emd_not_optimal(cost.shape, limit)
+            return plan
+    return pot_emd(a, b, cost, stacklevel=2)
 
 
 #: Sinkhorn starts from the exact OT duals, with an ε-scaling from this many
@@ -89,9 +240,8 @@ def _exact_start(a, b, cost, reg):
     solver = _emd_c()
     if solver is not None and n and m:
         try:
-            _, _, f, g, code = solver(
-                a, np.ascontiguousarray(b * (a.sum() / b.sum())), cost, EMD_MAX_ITER, 1
-            )
+            b = np.ascontiguousarray(b * (a.sum() / b.sum()))
+            _, f, g, code, _ = _simplex(solver, a, b, cost, retry=False)
         except (TypeError, ValueError):  # pragma: no cover - other POT versions
             code = None
         if code == _EMD_OPTIMAL:
@@ -126,14 +276,15 @@ def exact_duals(a, b, cost):
     solver = _emd_c()
     if solver is not None:
         try:
-            _, _, f, _, code = solver(a, b, cost, EMD_MAX_ITER, 1)
+            _, f, _, code, limit = _simplex(solver, a, b, cost)
         except (TypeError, ValueError):  # pragma: no cover - other POT versions
             code = None
         if code == _EMD_OPTIMAL:
             return np.asarray(f, dtype=np.float64)
-    import ot
-
-    return ot.emd(a, b, cost, log=True)[1]["u"]
+        if code == _EMD_MAX_ITER_REACHED:
+            emd_not_optimal(cost.shape, limit)
+            return np.asarray(f, dtype=np.float64)
+    return pot_emd(a, b, cost, log=True, stacklevel=2)[1]["u"]
 
 
 def exact_plans(a, inputs, cost):
@@ -163,12 +314,15 @@ def exact_plans(a, inputs, cost):
         code = None
         if solver is not None:
             try:
-                part, _, _, _, code = solver(
-                    a, b * (total / b.sum()), block, EMD_MAX_ITER, 1
+                part, _, _, code, limit = _simplex(
+                    solver, a, b * (total / b.sum()), block
                 )
             except (TypeError, ValueError):  # pragma: no cover - other POT versions
                 code = None
-        plan[:, lo:hi] = part if code == _EMD_OPTIMAL else exact_plan(a, b, block)
+        if code == _EMD_MAX_ITER_REACHED:
+            emd_not_optimal(block.shape, limit)
+        usable = code in (_EMD_OPTIMAL, _EMD_MAX_ITER_REACHED)
+        plan[:, lo:hi] = part if usable else exact_plan(a, b, block)
         lo = hi
     return plan
 

@@ -99,11 +99,15 @@ def _check_pair(m_s, m_t, C_s, C_t, w_s=None, w_t=None, source_pd=False):
 
 
 def _exact_ot(a, b, cost, plan, log):
-    """Solve the discrete OT problem with POT's network simplex."""
-    import ot
+    """Solve the discrete OT problem with POT's network simplex.
 
-    solver = ot.emd if plan else ot.emd2
-    return solver(a, b, cost, log=log)
+    POT's ``ot.emd`` (``ot.emd2`` for ``plan=False``), with an iteration limit
+    that grows with the problem and a ``ConvergenceWarning`` if it is still
+    reached (see ``skgmmot._transport.pot_emd``).
+    """
+    from skgmmot._transport import pot_emd
+
+    return pot_emd(a, b, cost, plan=plan, log=log, stacklevel=3)
 
 
 def _cost_matrix(ms, Cs, mt, Ct):
@@ -230,6 +234,14 @@ def gmm_ot_loss(m_s, m_t, C_s, C_t, w_s, w_t, log=False):
     log : dict
         Only if ``log=True``.
 
+    Warns
+    -----
+    sklearn.exceptions.ConvergenceWarning
+        If the network simplex stops at its iteration limit before reaching
+        optimality (the result is then not optimal). The limit grows with
+        ``k_s * k_t`` (POT's fixed default of 100000 stops early from about
+        3000 components on), with one retry at ten times the limit.
+
     See Also
     --------
     gmm_ot_plan : The optimal plan between the components.
@@ -281,6 +293,14 @@ def gmm_ot_plan(m_s, m_t, C_s, C_t, w_s, w_t, log=False):
         The GMM-OT plan; its marginals are ``w_s`` and ``w_t``.
     log : dict
         Only if ``log=True``.
+
+    Warns
+    -----
+    sklearn.exceptions.ConvergenceWarning
+        If the network simplex stops at its iteration limit before reaching
+        optimality (the result is then not optimal). The limit grows with
+        ``k_s * k_t`` (POT's fixed default of 100000 stops early from about
+        3000 components on), with one retry at ten times the limit.
 
     See Also
     --------
