@@ -7,6 +7,7 @@ scikit-learn nor POT (the estimators are loaded on first access); numba kernels
 compile on first use and are cached on disk.
 """
 
+from skgmmot._pairwise import pairwise_gmm_ot_distances
 from skgmmot.ot import (
     bures_wasserstein_barycenter,
     dist_bures_squared,
@@ -34,6 +35,7 @@ __all__ = [
     "gmm_ot_loss",
     "gmm_ot_plan",
     "gmm_pdf",
+    "pairwise_gmm_ot_distances",
 ]
 
 

@@ -22,6 +22,7 @@ def test_examples_are_found():
         "plot_color_transfer.py",
         "plot_color_barycenter.py",
         "plot_batch_alignment.py",
+        "plot_distribution_clustering.py",
     } <= names
     assert (EXAMPLES / "README.txt").is_file()
 
