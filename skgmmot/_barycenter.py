@@ -16,28 +16,27 @@ from sklearn.base import (
     clone,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.mixture import GaussianMixture
+from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skgmmot._base import (
     MixtureResultMixin,
+    atomic_fit,
     fit_random_state,
+    floor_eigenvalues,
     precisions_cholesky,
 )
 from skgmmot._compat import Interval, StrOptions, _fit_context
+from skgmmot._parallel import effective_n_jobs, run_chunks
 from skgmmot._transport import exact_plan, exact_plans, sinkhorn_plans
 from skgmmot._validation import (
-    _is_sklearn_mixture,
     check_mixture,
     check_points,
     check_weights,
+    is_mixture_like,
 )
 from skgmmot._weights import optimal_weights
 from skgmmot.ot import _apply_map, _cost_matrix, _fixed_point_update
-
-
-def _is_mixture_like(item):
-    return _is_sklearn_mixture(item) or (isinstance(item, tuple) and len(item) == 3)
 
 
 def _is_mixture_sequence(X):
@@ -45,8 +44,22 @@ def _is_mixture_sequence(X):
     return (
         isinstance(X, list | tuple)
         and len(X) > 0
-        and all(_is_mixture_like(item) for item in X)
+        # One mixture among the items is enough: the others are then named
+        # by check_mixture if malformed, instead of failing as samples.
+        and any(is_mixture_like(item) for item in X)
     )
+
+
+def _is_single_mixture(X):
+    """Whether ``X`` is one mixture (a common mistake for ``[X]``)."""
+    if isinstance(X, list) or not is_mixture_like(X):
+        return False
+    if not isinstance(X, tuple):  # a GaussianMixture or a dict
+        return True
+    try:
+        return np.ndim(X[0]) == 2  # means; a tuple of sample rows has 1-D items
+    except ValueError:
+        return False
 
 
 class _Inputs:
@@ -65,10 +78,49 @@ class _Inputs:
         self.bounds = np.cumsum([0, *sizes]).astype(np.int64)
         self.column_lambdas = np.repeat(lambdas, sizes)
         self.potentials = None  # Sinkhorn warm start
+        self.n_jobs = None  # workers for large exact plans
 
     def split(self, pooled):
         """Per-input column blocks (views) of an (n, p) array."""
         return [pooled[:, lo:hi] for lo, hi in itertools.pairwise(self.bounds)]
+
+
+#: Estimated network-simplex work of an iteration's K exact plans, the sum of
+#: n m_k (n + m_k) / 2 (about 2e-10 s each on one core), above which they are
+#: solved by ``n_jobs`` workers: about 10 ms, well above joblib's overhead per
+#: call, so small problems never pay it.
+PARALLEL_PLANS_ABOVE = 5e7
+
+
+def _exact_plans(a, inputs, cost):
+    """Exact plans to every input; in parallel (``inputs.n_jobs``) when large.
+
+    Every plan is solved exactly as in the serial call, so the result does not
+    depend on the number of workers. POT's network simplex releases the GIL,
+    so threads are preferred unless :func:`joblib.parallel_config` says
+    otherwise.
+    """
+    sizes = np.diff(inputs.bounds)
+    n = a.shape[0]
+    work = float(np.sum(n * sizes * (n + sizes))) / 2.0
+    if work < PARALLEL_PLANS_ABOVE or sizes.size < 2:
+        return exact_plans(a, inputs.weights, cost)
+    n_workers = effective_n_jobs(inputs.n_jobs)
+    if n_workers == 1:
+        return exact_plans(a, inputs.weights, cost)
+    groups = np.array_split(np.arange(sizes.size), min(sizes.size, 2 * n_workers))
+    tasks = [
+        (
+            a,
+            [inputs.weights[k] for k in group],
+            np.ascontiguousarray(
+                cost[:, inputs.bounds[group[0]] : inputs.bounds[group[-1] + 1]]
+            ),
+        )
+        for group in groups
+    ]
+    blocks = run_chunks(exact_plans, tasks, n_jobs=inputs.n_jobs, prefer="threads")
+    return np.hstack(blocks)
 
 
 def _plans(a, inputs, cost, solver, reg):
@@ -78,7 +130,7 @@ def _plans(a, inputs, cost, solver, reg):
     ``inputs``).
     """
     if solver == "exact":
-        return exact_plans(a, inputs.weights, cost)
+        return _exact_plans(a, inputs, cost)
     plan, inputs.potentials = sinkhorn_plans(
         a, inputs.weights, cost, reg, potentials=inputs.potentials, stacklevel=5
     )
@@ -170,6 +222,8 @@ def _check_labels(sample_domain, n_samples):
             "sample_domain must have one label per sample: got shape "
             f"{labels.shape} for {n_samples} samples."
         )
+    if labels.dtype.kind in "fc" and not np.all(np.isfinite(labels)):
+        raise ValueError("sample_domain contains NaN or infinity.")
     return labels
 
 
@@ -247,7 +301,12 @@ class GMMOTBarycenter(
         covariance_type="full")``. Its ``random_state``, if None, is drawn from
         ``random_state``.
     n_jobs : int, default=None
-        Number of jobs fitting the per-group mixtures (joblib).
+        Number of joblib workers fitting the per-group mixtures, and solving
+        the K exact plans of every iteration when they are large (more than
+        about 10 ms of solver time; smaller problems stay on one thread).
+        None means 1 unless in a :func:`joblib.parallel_config` context;
+        ``joblib.parallel_config(backend="dask")`` uses a Dask cluster.
+        Results do not depend on ``n_jobs``.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation and the per-group mixtures.
     verbose : int, default=0
@@ -318,7 +377,13 @@ class GMMOTBarycenter(
     _parameter_constraints: ClassVar[dict] = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "weights": ["array-like", None],
-        "init": [StrOptions({"kmeans", "random"}), tuple, GaussianMixture],
+        "init": [
+            StrOptions({"kmeans", "random"}),
+            tuple,
+            list,
+            GaussianMixture,
+            BayesianGaussianMixture,
+        ],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "ot_solver": [StrOptions({"exact", "sinkhorn"})],
@@ -438,6 +503,7 @@ class GMMOTBarycenter(
             lambdas = check_weights(self.weights, K, "weights (one per input mixture)")
         means, covs, w = self._initial_mixture(mixtures, lambdas, rng)
         inputs = _Inputs(mixtures, lambdas)
+        inputs.n_jobs = self.n_jobs
         solver, reg = self.ot_solver, self.reg
         start = time.perf_counter()
         cost, plan, objective = _plans_and_objective(
@@ -498,6 +564,9 @@ class GMMOTBarycenter(
                 ConvergenceWarning,
                 stacklevel=3,
             )
+        # Smallest eigenvalues lost to round-off (inputs with condition
+        # numbers near 1e12) would make covariances_ singular.
+        covs = floor_eigenvalues(covs)
         return {
             "weights_": w,
             "means_": means,
@@ -511,8 +580,13 @@ class GMMOTBarycenter(
         }
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y=None, *, sample_domain=None):
         """Compute the GMM-OT barycenter of several mixtures, or of groups.
+
+        ``fit`` is all-or-nothing: if it raises (``KeyboardInterrupt``
+        included), the estimator is left exactly as it was before the call,
+        unfitted or with the attributes of its previous fit.
 
         Parameters
         ----------
@@ -537,6 +611,12 @@ class GMMOTBarycenter(
         # so that fitting on samples and on the same mixtures starts from the
         # same barycenter (the initialisation then draws from ``rng``).
         groups_seed = rng.randint(np.iinfo(np.int32).max)
+        if isinstance(X, list | tuple) and len(X) == 0:
+            raise ValueError("X is empty: give at least one mixture or sample.")
+        if _is_single_mixture(X):
+            raise ValueError(
+                "X is a single mixture; give a sequence of mixtures, e.g. [X]."
+            )
         if _is_mixture_sequence(X):
             if sample_domain is not None:
                 raise ValueError(
@@ -665,6 +745,11 @@ class GMMOTBarycenter(
             losses = []
             for k, item in enumerate(X):
                 means, covs, weights = check_mixture(item, f"X[{k}]")
+                if means.shape[1] != self.n_features_in_:
+                    raise ValueError(
+                        f"X[{k}] has {means.shape[1]} features but the "
+                        f"barycenter has {self.n_features_in_}."
+                    )
                 cost = _cost_matrix(means, covs, target[0], target[1])
                 plan = exact_plan(weights, target[2], cost)
                 losses.append(float(np.sum(plan * cost)))

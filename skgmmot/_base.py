@@ -1,5 +1,6 @@
 """GaussianMixture-like behaviour for estimators whose result is a mixture."""
 
+import functools
 import numbers
 import threading
 
@@ -7,6 +8,8 @@ import numpy as np
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skgmmot._validation import check_positive_int
 
 _GENERATORS = threading.local()
 
@@ -36,6 +39,79 @@ def fit_random_state(random_state):
         rng.seed(int(random_state))
         return rng
     return check_random_state(random_state)
+
+
+def atomic_fit(fit):
+    """Make ``fit`` all-or-nothing: a ``fit`` that raises changes no attribute.
+
+    The estimator's attributes are saved before the call and restored if it
+    raises anything, ``KeyboardInterrupt`` included: an estimator that was not
+    fitted stays unfitted (``check_is_fitted`` raises ``NotFittedError``), and
+    a fitted one keeps the attributes of its previous fit, unchanged. This
+    covers the attributes ``validate_data`` sets before the work starts
+    (``n_features_in_``, ``feature_names_in_``). The saved state is a shallow
+    copy: ``fit`` must replace attributes, never modify them in place.
+
+    Parameters
+    ----------
+    fit : callable
+        The estimator's ``fit(self, ...)``.
+
+    Returns
+    -------
+    wrapped : callable
+        ``fit`` with the same signature and docstring.
+    """
+
+    @functools.wraps(fit)
+    def wrapped(self, *args, **kwargs):
+        saved = self.__dict__.copy()
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapped
+
+
+#: Smallest eigenvalue kept in a fitted covariance, relative to ``d`` times its
+#: largest: ten roundings, so that the matrix stays positive definite (and
+#: Cholesky-factorisable) once rebuilt from its eigen-decomposition.
+EIGENVALUE_FLOOR = 10.0 * np.finfo(np.float64).eps
+
+
+def floor_eigenvalues(covariances):
+    """Raise eigenvalues lost to round-off to a positive floor.
+
+    The fixed-point and flow updates are accurate to a few roundings of the
+    largest eigenvalue, in absolute terms: with condition numbers beyond about
+    1e12 / d, the smallest eigenvalues of a result can come out at round-off
+    level, zero or slightly negative, which no Cholesky factorisation accepts.
+    Those are set to ``EIGENVALUE_FLOOR * d * largest``; matrices whose
+    eigenvalues are all above the floor are returned unchanged, bit for bit.
+
+    Parameters
+    ----------
+    covariances : ndarray of shape (k, d, d)
+        Symmetric matrices.
+
+    Returns
+    -------
+    covariances : ndarray of shape (k, d, d)
+        A copy in which the matrices with an eigenvalue below the floor are
+        rebuilt from their eigen-decomposition with those eigenvalues raised.
+    """
+    out = np.array(covariances, dtype=np.float64, copy=True)
+    d = out.shape[1]
+    eig = np.linalg.eigvalsh(out)
+    floor = EIGENVALUE_FLOOR * d * np.abs(eig).max(axis=1)
+    for i in np.flatnonzero(~(eig[:, 0] > floor)):
+        vals, vecs = np.linalg.eigh(out[i])
+        rebuilt = (vecs * np.maximum(vals, floor[i])) @ vecs.T
+        out[i] = 0.5 * (rebuilt + rebuilt.T)
+    return out
 
 
 def precisions_cholesky(covariances):
@@ -210,6 +286,9 @@ class MixtureResultMixin:
         labels : ndarray of shape (n_samples,)
             The component of every sample.
         """
+        # Stricter than GaussianMixture.sample, which truncates 2.5 to 2 and
+        # names the wrong value when n_samples < 1.
+        n_samples = check_positive_int(n_samples, "n_samples")
         return self.to_gaussian_mixture().sample(n_samples)
 
     def bic(self, X):

@@ -13,16 +13,21 @@ from sklearn.base import (
     clone,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.mixture import GaussianMixture
+from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from skgmmot._base import fit_random_state, fitted_gaussian_mixture
+from skgmmot._base import (
+    atomic_fit,
+    fit_random_state,
+    fitted_gaussian_mixture,
+    floor_eigenvalues,
+)
 from skgmmot._compat import Interval, StrOptions, _fit_context
 from skgmmot._kernels._density import _map_barycentric, _map_random
 from skgmmot._kernels._flow import _flow_step
 from skgmmot._kernels._threads import run
 from skgmmot._transport import exact_duals, exact_plan, sinkhorn_plan
-from skgmmot._validation import _is_sklearn_mixture, check_mixture
+from skgmmot._validation import check_mixture, is_mixture_like
 from skgmmot.ot import (
     _apply_map,
     _cost_matrix,
@@ -41,7 +46,7 @@ STEP_GROWTH = 1.5
 
 
 def _is_mixture(item):
-    return _is_sklearn_mixture(item) or (isinstance(item, tuple) and len(item) == 3)
+    return is_mixture_like(item)
 
 
 def _check_labels(sample_domain, n_samples):
@@ -133,6 +138,8 @@ def _gradient_flow(estimator, source, target, flow):
             m1, C1, A, w2 = _flow_step(
                 m, C, w, mt, Ct, plan, cost, loss, step, eta, *moves
             )
+            # S <- A S A stays SPD, up to round-off at condition ~1e12.
+            C1 = floor_eigenvalues(C1)
             candidates = [w, w2] if moves[2] else [w]
             new_cost, results = _evaluate(m1, C1, candidates, target, solver, reg)
             if min(r[1] for r in results) <= loss:
@@ -192,9 +199,12 @@ def _geodesic(estimator, source, target):
     pairs = (rows, cols, maps, plan[rows, cols])
     times = np.linspace(0.0, 1.0, estimator.n_steps + 1)
     states = [_geodesic_state(source, target, pairs, t) for t in times]
+    k, d = rows.size, m.shape[1]
+    # Round-off can cost ill-conditioned covariances their smallest eigenvalues.
+    covs = floor_eigenvalues(np.asarray([s[1] for s in states]).reshape(-1, d, d))
     return {
         "means_path_": np.asarray([s[0] for s in states]),
-        "covariances_path_": np.asarray([s[1] for s in states]),
+        "covariances_path_": covs.reshape(len(states), k, d, d),
         "weights_path_": np.asarray([s[2] for s in states]),
         "loss_curve_": (1.0 - times) ** 2 * loss,
         "n_iter_": estimator.n_steps,
@@ -339,7 +349,7 @@ default=("means", "covariances", "weights")
     __metadata_request__transform: ClassVar[dict] = {"sample_domain": True}
 
     _parameter_constraints: ClassVar[dict] = {
-        "target": [None, tuple, GaussianMixture, "array-like"],
+        "target": [None, tuple, GaussianMixture, BayesianGaussianMixture, "array-like"],
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "method": [StrOptions({"gradient", "geodesic"})],
         "n_steps": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -463,8 +473,13 @@ default=("means", "covariances", "weights")
             )
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @atomic_fit
     def fit(self, X, y=None, *, sample_domain=None):
         """Compute the flow from the source ``X`` to the target.
+
+        ``fit`` is all-or-nothing: if it raises (``KeyboardInterrupt``
+        included), the estimator is left exactly as it was before the call,
+        unfitted or with the attributes of its previous fit.
 
         Parameters
         ----------
@@ -511,7 +526,11 @@ default=("means", "covariances", "weights")
     # ---------------------------------------------------------- the path
 
     def _check_time(self, t):
-        if not isinstance(t, numbers.Real) or not 0.0 <= float(t) <= 1.0:
+        if (
+            isinstance(t, bool)
+            or not isinstance(t, numbers.Real)
+            or not 0.0 <= float(t) <= 1.0
+        ):
             raise ValueError(f"t must be a number in [0, 1], got {t!r}.")
         return float(t)
 
@@ -565,7 +584,7 @@ default=("means", "covariances", "weights")
         return fitted_gaussian_mixture(
             weights[keep] / weights[keep].sum(),
             means[keep],
-            covs[keep],
+            floor_eigenvalues(covs[keep]),
             random_state=self.random_state,
         )
 

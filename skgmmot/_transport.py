@@ -268,11 +268,18 @@ def exact_duals(a, b, cost):
     f : ndarray of shape (n,)
         Potentials ``f`` with ``f_i + g_j <= cost_ij``, equality on the plan's
         support (as ``ot.emd(..., log=True)["u"]``, up to a constant shift;
-        entries of rows without mass are not meaningful).
+        entries of rows without mass are not meaningful). Computed on the
+        costs scaled by a power of two near ``1 / max|cost|``, so their
+        relative accuracy does not depend on the scale of the costs.
     """
     a = np.ascontiguousarray(a, dtype=np.float64)
     b = np.ascontiguousarray(b * (a.sum() / b.sum()), dtype=np.float64)
-    cost = np.ascontiguousarray(cost, dtype=np.float64)
+    # The simplex's tolerances are absolute: its potentials lose accuracy on
+    # costs far from 1 (1e-4 relative at costs ~1e-12). Scaling the costs by
+    # a power of two is exact, so the plan is unchanged and f scales back.
+    top = np.max(np.abs(cost)) if np.size(cost) else 0.0
+    scale = np.ldexp(1.0, -np.frexp(top)[1]) if 0.0 < top < np.inf else 1.0
+    cost = np.ascontiguousarray(cost * scale, dtype=np.float64)
     solver = _emd_c()
     if solver is not None:
         try:
@@ -280,11 +287,11 @@ def exact_duals(a, b, cost):
         except (TypeError, ValueError):  # pragma: no cover - other POT versions
             code = None
         if code == _EMD_OPTIMAL:
-            return np.asarray(f, dtype=np.float64)
+            return np.asarray(f, dtype=np.float64) / scale
         if code == _EMD_MAX_ITER_REACHED:
             emd_not_optimal(cost.shape, limit)
-            return np.asarray(f, dtype=np.float64)
-    return pot_emd(a, b, cost, log=True, stacklevel=2)[1]["u"]
+            return np.asarray(f, dtype=np.float64) / scale
+    return pot_emd(a, b, cost, log=True, stacklevel=2)[1]["u"] / scale
 
 
 def exact_plans(a, inputs, cost):

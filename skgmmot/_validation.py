@@ -19,6 +19,11 @@ PSD_RTOL = 1e-10
 PD_RTOL = 1e-13
 #: Accepted deviation of float64 weights from summing to one.
 WEIGHT_SUM_ATOL = 1e-8
+#: Largest accepted magnitude of a coordinate (means, points) and of a
+#: covariance entry: beyond, squared distances and traces overflow float64
+#: (max 1.8e308) and results would silently be NaN or infinite.
+MAX_COORDINATE = 1e100
+MAX_COVARIANCE = 1e200
 
 
 def _as_float_array(value, label):
@@ -41,6 +46,16 @@ def _check_finite(arr, label):
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = "[" + ", ".join(str(i) for i in bad) + "]"
         raise ValueError(f"{label} contains NaN or infinity (first at index {where}).")
+
+
+def _check_magnitude(arr, label, limit):
+    top = np.abs(arr).max(initial=0.0)
+    if top > limit:
+        raise ValueError(
+            f"{label} has entries of magnitude up to {top:.3g}, above the "
+            f"{limit:.0e} that float64 squared distances allow without "
+            "overflow; rescale the data."
+        )
 
 
 def check_means(means, label):
@@ -70,6 +85,7 @@ def check_means(means, label):
             f"got shape {arr.shape}."
         )
     _check_finite(arr, label)
+    _check_magnitude(arr, label, MAX_COORDINATE)
     return arr
 
 
@@ -105,6 +121,7 @@ def check_covariances(covs, label, *, positive_definite=False):
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{label} must not be empty, got shape {arr.shape}.")
     _check_finite(arr, label)
+    _check_magnitude(arr, label, MAX_COVARIANCE)
     scale = np.abs(arr).max(axis=(1, 2))
     asym = np.abs(arr - arr.transpose(0, 2, 1)).max(axis=(1, 2))
     bad = np.flatnonzero(asym > SYMMETRY_RTOL * scale)
@@ -269,6 +286,39 @@ def _is_sklearn_mixture(obj):
     return isinstance(obj, classes)
 
 
+def is_mixture_like(obj):
+    """Whether ``obj`` is meant as one mixture (not as a row or array of samples).
+
+    True for a scikit-learn Gaussian mixture, a plain dict (never samples), a tuple
+    of three items whose first is not a number (a tuple of numbers is a sample
+    row), and a tuple or list whose first item is 2-D like means (sample rows
+    are 1-D). Whether the mixture is valid is for :func:`check_mixture` to
+    say, with a message that names it.
+
+    Parameters
+    ----------
+    obj : object
+
+    Returns
+    -------
+    bool
+    """
+    # A plain dict only: scipy's sparse dok arrays are dicts too.
+    if _is_sklearn_mixture(obj) or type(obj) is dict:
+        return True
+    if not isinstance(obj, tuple | list) or len(obj) == 0:
+        return False
+    first = obj[0]
+    if isinstance(first, numbers.Number | str | bytes):
+        return False
+    if isinstance(obj, tuple) and len(obj) == 3:
+        return True
+    try:
+        return np.ndim(first) == 2
+    except ValueError:  # ragged nested lists
+        return False
+
+
 def full_covariances(covariances, covariance_type, n_components, n_features):
     """Expand scikit-learn's covariance storage to full (k, d, d) matrices.
 
@@ -333,9 +383,13 @@ def check_mixture(mixture, name="mixture", **kwargs):
         If anything else is malformed; the message names ``name`` and the field.
     """
     if _is_sklearn_mixture(mixture):
+        from sklearn.exceptions import NotFittedError
         from sklearn.utils.validation import check_is_fitted
 
-        check_is_fitted(mixture, ["means_", "covariances_", "weights_"])
+        try:
+            check_is_fitted(mixture, ["means_", "covariances_", "weights_"])
+        except NotFittedError as exc:
+            raise NotFittedError(f"{name}: {exc}") from None
         means = np.asarray(mixture.means_)
         if means.ndim != 2:
             raise ValueError(f"{name}: means_ has shape {means.shape}, expected 2-D.")
@@ -381,6 +435,7 @@ def check_points(x, n_features, label):
             f"got shape {arr.shape}."
         )
     _check_finite(arr, label)
+    _check_magnitude(arr, label, MAX_COORDINATE)
     return arr
 
 

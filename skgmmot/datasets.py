@@ -333,7 +333,15 @@ default=None
     if centers is None:
         centers = np.zeros((K, d))
     else:
-        centers = np.asarray(centers, dtype=np.float64)
+        try:
+            centers = np.asarray(centers, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"centers must be an array of numbers of shape ({K}, {d}), got "
+                f"{centers!r}."
+            ) from None
+        if not np.all(np.isfinite(centers)):
+            raise ValueError(f"centers must be finite, got {centers!r}.")
         if centers.shape != (K, d):
             raise ValueError(
                 f"centers must have shape (n_mixtures, n_features) = ({K}, {d}), "

@@ -329,9 +329,16 @@ def plot_barycenter(estimator, ax=None, *, dims=(0, 1), colors=None, nstd=2.0):
     from matplotlib.patches import Patch
     from sklearn.utils.validation import check_is_fitted
 
-    check_is_fitted(
-        estimator, ["means_", "covariances_", "weights_", "mixtures_", "domains_"]
-    )
+    # Unfitted: NotFittedError. Fitted but not a barycenter (a GaussianMixture,
+    # a flow): ValueError, rather than calling it unfitted.
+    check_is_fitted(estimator)
+    required = ["means_", "covariances_", "weights_", "mixtures_", "domains_"]
+    missing = [name for name in required if not hasattr(estimator, name)]
+    if missing:
+        raise ValueError(
+            f"{type(estimator).__name__} has no {', '.join(missing)}; "
+            "plot_barycenter needs a fitted GMMOTBarycenter."
+        )
     mixtures = estimator.mixtures_
     K = len(mixtures)
     if colors is None:
@@ -387,7 +394,7 @@ def _flow_paths(estimator):
     """Return the recorded (means, covariances, weights) paths of a flow."""
     from sklearn.utils.validation import check_is_fitted
 
-    check_is_fitted(estimator, "means_path_")
+    check_is_fitted(estimator)
     missing = [f for f in _PATH_FIELDS if not hasattr(estimator, f)]
     if missing:
         raise ValueError(

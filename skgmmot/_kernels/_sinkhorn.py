@@ -49,6 +49,9 @@ NEWTON_EVERY = 200
 #: Armijo constant and maximum halvings of the Newton line search.
 ARMIJO = 1e-4
 MAX_HALVINGS = 40
+#: Tenfold increases of the Levenberg-Marquardt damping before a Newton step
+#: gives up (only a non-finite Hessian needs more than a few).
+MAX_DAMPINGS = 60
 #: Initial (and smallest) trust radius of a Newton step, in units of ``reg``:
 #: where the plan's support nearly splits into blocks, the quadratic model is
 #: flat along the shift between blocks and proposes steps of absurd length.
@@ -212,10 +215,16 @@ def _newton(a, a_log, b, M, eps, f, g, max_iter, tol):
         mu = top / radius
         for r in range(q):
             H[r, r] += mu
-        while not _cholesky_lower(H, L):
+        factored = _cholesky_lower(H, L)
+        for _ in range(MAX_DAMPINGS):
+            if factored:
+                break
             for r in range(q):
                 H[r, r] += 9.0 * mu
             mu *= 10.0
+            factored = _cholesky_lower(H, L)
+        if not factored:  # non-finite Hessian: leave it to Sinkhorn
+            return it, err
         # step = H^-1 grad by forward and back substitution
         for r in range(q):
             acc = grad[r]
@@ -313,7 +322,9 @@ def _sinkhorn_log(a, b, M, reg, max_iter, tol, f, g, start):
     mass = 0.0
     for j in range(m):
         mass += b[j]
-    while eps > reg:
+    # Bounded even for an infinite start (costs that overflowed): eps / 4
+    # stays infinite, so such a start skips the scaling.
+    while reg < eps < np.inf:
         for _ in range(STAGE_MAX_ITER):
             _sweep(a_log, b_log, M, eps, f, g)
             total += 1

@@ -1,0 +1,283 @@
+"""Hostile inputs for ``skgmmot.GMMOTBarycenter``, one class per method.
+
+The catalogue of malformed mixtures and sample arrays and the runner are in
+conftest.py. A mixture goes into ``fit`` (an item of the sequence), into the
+``init`` parameter and into ``score`` (an item of the sequence); sample arrays
+go into every method that takes samples.
+"""
+
+import functools
+from typing import ClassVar
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.mixture import GaussianMixture
+
+from skgmmot import GMMOTBarycenter
+from skgmmot.datasets import make_random_gmm
+
+
+def _mixtures(rng, d, n=3):
+    return [make_random_gmm(3, d, random_state=rng) for _ in range(n)]
+
+
+@functools.cache
+def _fitted(seed):
+    # Fitted once per seed: no method modifies the estimator (test_no_mutation).
+    rng = np.random.RandomState(seed)
+    X = np.vstack([rng.randn(40, 2), rng.randn(40, 2) + 4.0])
+    labels = np.repeat([0, 1], 40)
+    return GMMOTBarycenter(2, random_state=0).fit(X, sample_domain=labels), X, labels
+
+
+def _fitted_on_samples(rng):
+    est, X, labels = _fitted(rng.randint(2**31 - 1))
+    return est, X.copy(), labels.copy()
+
+
+def _result(est):
+    return est.means_, est.covariances_, est.weights_, est.cost_
+
+
+def _not_a_mixture_in_init(token="init"):
+    # init is a hyperparameter: objects that are no mixture at all fail its
+    # declared constraints (InvalidParameterError, a ValueError naming init).
+    return {
+        case: (ValueError, token)
+        for case in ("obj-dict", "obj-none", "obj-string", "obj-means-array")
+    }
+
+
+class TestFitMixtures:
+    """``fit([mixture, ...])``: item 1 of the sequence is corrupted."""
+
+    slots: ClassVar[dict] = {
+        "mixtures[1]": {
+            "kind": "object",
+            "paths": (("X", 1),),
+            "name": "mixtures[1]",
+            "dims": "mixtures[1]",
+        },
+    }
+
+    @staticmethod
+    def build(rng, d):
+        return {"X": _mixtures(rng, d)}
+
+    @staticmethod
+    def call(a):
+        return _result(GMMOTBarycenter(2, random_state=0).fit(a["X"]))
+
+    def test_malformed_mixture(self, hostile, rng, slot, mixture_case):
+        hostile.run_mixture_case(self, slot, mixture_case, rng)
+
+    def test_dimension_one(self, hostile, rng):
+        hostile.check_dimension_one(self, rng)
+
+    @pytest.mark.parametrize(
+        ("X", "message"),
+        [
+            ("empty", "X is empty"),
+            ("single", "X is a single mixture"),
+            ("single-gm", "X is a single mixture"),
+        ],
+    )
+    def test_not_a_sequence(self, rng, hostile, X, message):
+        mixture = make_random_gmm(3, 2, random_state=rng)
+        X = {
+            "single": mixture,
+            "single-gm": hostile.fitted(GaussianMixture, "full", 2),
+            "empty": [],
+        }[X]
+        with hostile.raises(ValueError, match=message):
+            GMMOTBarycenter(2).fit(X)
+
+    def test_sample_domain_with_mixtures(self, rng, hostile):
+        with hostile.raises(ValueError, match="sample_domain is only used"):
+            GMMOTBarycenter(2).fit(_mixtures(rng, 2), sample_domain=[0, 1, 2])
+
+    @pytest.mark.parametrize(
+        ("weights", "token"),
+        [
+            ([1.0], "weights (one per input mixture)"),
+            ([0.5, 0.5, 0.5], "weights (one per input mixture)"),
+            ([1.5, -0.25, -0.25], "weights (one per input mixture)[1]"),
+            ([np.nan, 0.5, 0.5], "weights (one per input mixture)"),
+            (["a", "b", "c"], "weights (one per input mixture)"),
+        ],
+    )
+    def test_bad_barycentric_weights(self, rng, hostile, weights, token):
+        with hostile.raises(ValueError, match=hostile.names(token)):
+            GMMOTBarycenter(2, weights=weights).fit(_mixtures(rng, 2))
+
+    def test_too_many_components(self, rng, hostile):
+        with hostile.raises(ValueError, match=r"n_components=10 is larger than"):
+            GMMOTBarycenter(10).fit(_mixtures(rng, 2))
+
+
+class TestInit:
+    """The ``init`` parameter given as a mixture."""
+
+    slots: ClassVar[dict] = {
+        "init": {
+            "kind": "object",
+            "paths": (("init",),),
+            "name": "init",
+            "dims": "init",
+            "override": {
+                "one-component": (ValueError, "init", "n_components=3"),
+                **_not_a_mixture_in_init(),
+            },
+        },
+    }
+
+    @staticmethod
+    def build(rng, d):
+        return {"X": _mixtures(rng, d), "init": make_random_gmm(3, d, random_state=rng)}
+
+    @staticmethod
+    def call(a):
+        return _result(GMMOTBarycenter(3, init=a["init"], max_iter=100).fit(a["X"]))
+
+    def test_malformed_mixture(self, hostile, rng, slot, mixture_case):
+        hostile.run_mixture_case(self, slot, mixture_case, rng)
+
+
+class TestScore:
+    """``score([mixture, ...])``: minus the mean MW2² to the mixtures."""
+
+    slots: ClassVar[dict] = {
+        "X[0]": {
+            "kind": "object",
+            "paths": (("X", 0),),
+            "name": "X[0]",
+            "dims": "X[0]",
+        },
+    }
+
+    @staticmethod
+    def build(rng, d):
+        mixtures = _mixtures(rng, d)
+        est = GMMOTBarycenter(2, random_state=0).fit(mixtures)
+        return {"est": est, "X": mixtures[:2]}
+
+    @staticmethod
+    def call(a):
+        return a["est"].score(a["X"])
+
+    def test_malformed_mixture(self, hostile, rng, slot, mixture_case):
+        hostile.run_mixture_case(self, slot, mixture_case, rng)
+
+
+SAMPLE_METHODS = [
+    "fit",
+    "fit_transform",
+    "transform",
+    "score",
+    "score_samples",
+    "predict",
+    "predict_proba",
+    "bic",
+    "aic",
+]
+
+
+class TestSampleArrays:
+    """Every method taking samples, fed malformed sample arrays."""
+
+    sample_methods = SAMPLE_METHODS
+
+    def test_malformed_samples(self, hostile, rng, method, samples_case):
+        est, X, _ = _fitted_on_samples(rng)
+
+        def call(method, value):
+            if method in ("fit", "fit_transform"):
+                out = getattr(GMMOTBarycenter(1, random_state=0), method)(value)
+                return _result(out) if method == "fit" else out
+            if method == "transform":
+                n = len(value) if np.ndim(value) >= 1 else 1
+                return est.transform(value, sample_domain=np.zeros(n, dtype=int))
+            return getattr(est, method)(value)
+
+        if method in ("fit", "fit_transform") and samples_case == "other-features":
+            # Any number of features is valid when fitting.
+            hostile.assert_finite(call(method, np.hstack([X, X[:, :1]])))
+            return
+        hostile.run_samples_case(method, samples_case, X[:6], call)
+
+    @pytest.mark.parametrize(
+        ("labels", "message"),
+        [
+            ("short", r"one label per sample: got shape \(79,\) for 80 samples"),
+            ("2d", r"one label per sample: got shape \(80, 1\)"),
+            ("nan", r"sample_domain contains NaN or infinity"),
+        ],
+    )
+    def test_bad_sample_domain_in_fit(self, rng, hostile, labels, message):
+        _, X, sd = _fitted_on_samples(rng)
+        labels = {
+            "short": sd[:-1],
+            "2d": sd[:, None],
+            "nan": np.where(sd == 1, np.nan, 0.0),
+        }[labels]
+        with hostile.raises(ValueError, match=message):
+            GMMOTBarycenter(2).fit(X, sample_domain=labels)
+
+    @pytest.mark.parametrize(
+        ("labels", "message"),
+        [
+            ("unseen", r"sample_domain has labels \[5, 6\] not seen in fit"),
+            ("strings", r"sample_domain has labels \['0', '1'\] not seen in fit"),
+            ("none", r"sample_domain is required: the estimator was fitted on 2"),
+            ("short", r"one label per sample: got shape \(79,\) for 80 samples"),
+        ],
+    )
+    def test_bad_sample_domain_in_transform(self, rng, hostile, labels, message):
+        est, X, sd = _fitted_on_samples(rng)
+        labels = {
+            "unseen": sd + 5,
+            "strings": sd.astype(str),
+            "none": None,
+            "short": sd[:-1],
+        }[labels]
+        with hostile.raises(ValueError, match=message):
+            est.transform(X, sample_domain=labels)
+
+    def test_integer_valued_float_labels_convert(self, rng, hostile):
+        est, X, sd = _fitted_on_samples(rng)
+        hostile.assert_same(
+            est.transform(X, sample_domain=sd.astype(float)),
+            est.transform(X, sample_domain=sd),
+        )
+
+    @pytest.mark.parametrize("n_samples", [0, -1, 2.5, "3", None, True])
+    def test_bad_n_samples(self, rng, hostile, n_samples):
+        est, _, _ = _fitted_on_samples(rng)
+        with hostile.raises(ValueError, match=hostile.names("n_samples")):
+            est.sample(n_samples)
+
+    def test_numpy_integer_n_samples_converts(self, rng, hostile):
+        est, _, _ = _fitted_on_samples(rng)
+        hostile.assert_same(est.sample(np.int64(4)), est.sample(4))
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "transform",
+        "score",
+        "score_samples",
+        "predict",
+        "predict_proba",
+        "bic",
+        "aic",
+        "sample",
+        "to_gaussian_mixture",
+    ],
+)
+def test_unfitted_estimator_raises_not_fitted(hostile, method):
+    est = GMMOTBarycenter(2)
+    args = {"sample": (3,), "to_gaussian_mixture": ()}.get(method, (np.zeros((3, 2)),))
+    with hostile.raises(NotFittedError, match="GMMOTBarycenter"):
+        getattr(est, method)(*args)

@@ -1,0 +1,216 @@
+"""Hostile inputs for ``skgmmot.GMMOTFlow``, one class per method.
+
+The catalogue of malformed mixtures and sample arrays and the runner are in
+conftest.py. A mixture goes into ``fit`` (the source) and into the ``target``
+parameter; sample arrays go into ``fit``, ``fit_transform``, ``transform``
+and ``inverse_transform``; times into ``transform`` and ``mixture_at``.
+"""
+
+import functools
+from typing import ClassVar
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from skgmmot import GMMOTFlow
+from skgmmot.datasets import make_random_gmm
+
+
+def _result(flow):
+    return (
+        flow.means_path_,
+        flow.covariances_path_,
+        flow.weights_path_,
+        flow.plan_,
+        flow.loss_curve_,
+    )
+
+
+#: X in fit may also be samples: objects that are no mixture go that way and
+#: get scikit-learn's messages for samples.
+SOURCE_AS_SAMPLES = {
+    "obj-none": (ValueError, "Expected 2D array, got scalar array"),
+    "obj-string": (ValueError, "could not convert string to float"),
+    # 3 rows of means are 3 valid samples (a 3-component mixture is fitted).
+    "obj-means-array": "valid",
+}
+
+
+class TestFitSource:
+    """``fit(source)``: the source mixture (positive definite covariances)."""
+
+    slots: ClassVar[dict] = {
+        "source": {
+            "kind": "object",
+            "paths": (("X",),),
+            "name": "source mixture",
+            "dims": "target mixture",
+            "pd": True,
+            "override": SOURCE_AS_SAMPLES,
+        },
+    }
+
+    @staticmethod
+    def build(rng, d):
+        return {
+            "X": make_random_gmm(3, d, random_state=rng),
+            "target": make_random_gmm(3, d, random_state=rng),
+        }
+
+    @staticmethod
+    def call(a):
+        return _result(GMMOTFlow(a["target"], method="geodesic").fit(a["X"]))
+
+    def test_malformed_mixture(self, hostile, rng, slot, mixture_case):
+        hostile.run_mixture_case(self, slot, mixture_case, rng)
+
+    def test_dimension_one(self, hostile, rng):
+        hostile.check_dimension_one(self, rng)
+
+    @pytest.mark.parametrize(
+        ("flow", "token"),
+        [
+            (("means", "foo"), "flow"),
+            ((), "flow"),
+            (("means", "means"), "flow"),
+            ("means", "flow"),
+        ],
+    )
+    def test_bad_flow_parameter(self, rng, hostile, flow, token):
+        a = self.build(rng, 2)
+        with hostile.raises(ValueError, match=hostile.names(token)):
+            GMMOTFlow(a["target"], flow=flow).fit(a["X"])
+
+
+class TestTarget:
+    """The ``target`` parameter given as a mixture."""
+
+    slots: ClassVar[dict] = {
+        "target": {
+            "kind": "object",
+            "paths": (("target",),),
+            "name": "target mixture",
+            "dims": "target mixture",
+            "override": {
+                # None is the default: the source is its own target.
+                "obj-none": "valid",
+                # A string is neither a mixture nor samples (declared constraint).
+                "obj-string": (ValueError, "target"),
+                # An array is samples (a 3-component mixture is fitted).
+                "obj-means-array": "valid",
+            },
+        },
+    }
+
+    build = staticmethod(TestFitSource.build)
+    call = staticmethod(TestFitSource.call)
+
+    def test_malformed_mixture(self, hostile, rng, slot, mixture_case):
+        hostile.run_mixture_case(self, slot, mixture_case, rng)
+
+
+@functools.cache
+def _fitted(seed, method):
+    # Fitted once per seed: no method modifies the estimator (test_no_mutation).
+    rng = np.random.RandomState(seed)
+    X = np.vstack([rng.randn(40, 2), rng.randn(40, 2) + 4.0])
+    labels = np.repeat([1, -1], 40)
+    flow = GMMOTFlow(n_components=2, method=method, tol=1e-3, random_state=0)
+    return flow.fit(X, sample_domain=labels), X, labels
+
+
+def _fitted_flow(rng, method="geodesic"):
+    flow, X, labels = _fitted(rng.randint(2**31 - 1), method)
+    return flow, X.copy(), labels.copy()
+
+
+class TestSampleArrays:
+    """Every method taking samples, fed malformed sample arrays."""
+
+    sample_methods: ClassVar[list] = [
+        "fit",
+        "fit_transform",
+        "transform",
+        "inverse_transform",
+    ]
+
+    def test_malformed_samples(self, hostile, rng, method, samples_case):
+        flow, X, _ = _fitted_flow(rng)
+
+        def call(method, value):
+            if method in ("fit", "fit_transform"):
+                est = GMMOTFlow(n_components=1, method="geodesic", random_state=0)
+                out = getattr(est, method)(value)
+                return _result(out) if method == "fit" else out
+            return getattr(flow, method)(value)
+
+        if method in ("fit", "fit_transform") and samples_case == "other-features":
+            # Any number of features is valid when fitting.
+            hostile.assert_finite(call(method, np.hstack([X, X[:, :1]])))
+            return
+        hostile.run_samples_case(method, samples_case, X[:6], call)
+
+    @pytest.mark.parametrize("method", ["geodesic", "gradient"])
+    @pytest.mark.parametrize(
+        "t", [-0.1, 1.5, np.nan, np.inf, "0.5", None, True, [0.5], 1j]
+    )
+    def test_bad_time(self, rng, hostile, method, t):
+        flow, X, _ = _fitted_flow(rng, method)
+        with hostile.raises(ValueError, match=hostile.names("t")):
+            flow.transform(X[:3], t)
+        with hostile.raises(ValueError, match=hostile.names("t")):
+            flow.mixture_at(t)
+
+    @pytest.mark.parametrize(
+        ("t", "same_as"), [(np.float32(0.5), 0.5), (1, 1.0), (np.int64(0), 0.0)]
+    )
+    def test_numeric_times_convert(self, rng, hostile, t, same_as):
+        flow, X, _ = _fitted_flow(rng)
+        hostile.assert_same(flow.transform(X[:3], t), flow.transform(X[:3], same_as))
+        hostile.assert_same(flow.mixture_at(t).means_, flow.mixture_at(same_as).means_)
+
+    @pytest.mark.parametrize(
+        ("labels", "message"),
+        [
+            ("float", "one integer label per sample"),
+            ("short", "one integer label per sample"),
+            ("strings", "one integer label per sample"),
+            ("all-source", "some rows as source"),
+            ("all-target", "some rows as source"),
+        ],
+    )
+    def test_bad_sample_domain(self, rng, hostile, labels, message):
+        _, X, sd = _fitted_flow(rng)
+        labels = {
+            "float": sd.astype(float),
+            "short": sd[:-1],
+            "strings": sd.astype(str),
+            "all-source": np.ones_like(sd),
+            "all-target": -np.ones_like(sd),
+        }[labels]
+        with hostile.raises(ValueError, match=message):
+            GMMOTFlow(n_components=1).fit(X, sample_domain=labels)
+        if labels.shape == sd.shape and labels.dtype.kind in "iu":
+            return
+        flow, _, _ = _fitted_flow(rng)
+        with hostile.raises(ValueError, match=message):
+            flow.transform(X, sample_domain=labels)
+
+    def test_target_twice(self, rng, hostile):
+        _, X, sd = _fitted_flow(rng)
+        with hostile.raises(ValueError, match="either as the target parameter"):
+            GMMOTFlow(X[40:], n_components=1).fit(X, sample_domain=sd)
+
+
+@pytest.mark.parametrize(
+    ("method", "args"),
+    [
+        ("transform", (np.zeros((3, 2)),)),
+        ("inverse_transform", (np.zeros((3, 2)),)),
+        ("mixture_at", (0.5,)),
+    ],
+)
+def test_unfitted_estimator_raises_not_fitted(hostile, method, args):
+    with hostile.raises(NotFittedError, match="GMMOTFlow"):
+        getattr(GMMOTFlow(), method)(*args)
