@@ -138,8 +138,6 @@ def _gradient_flow(estimator, source, target, flow):
             m1, C1, A, w2 = _flow_step(
                 m, C, w, mt, Ct, plan, cost, loss, step, eta, *moves
             )
-            # S <- A S A stays SPD, up to round-off at condition ~1e12.
-            C1 = floor_eigenvalues(C1)
             candidates = [w, w2] if moves[2] else [w]
             new_cost, results = _evaluate(m1, C1, candidates, target, solver, reg)
             if min(r[1] for r in results) <= loss:
@@ -178,9 +176,14 @@ def _gradient_flow(estimator, source, target, flow):
         # Converged at the target, or at a stationary point (a step that
         # changes the loss by less than tol relative: near-flat directions).
         converged = loss <= estimator.tol or losses[-2] - loss <= estimator.tol * loss
+    # S <- A S A is SPD, but round-off can cost covariances near condition
+    # 1e12 their smallest eigenvalues. The steps factor PSD matrices safely,
+    # so the recorded path is floored once, in one batched call.
+    covs = np.asarray(covs)
+    covs = floor_eigenvalues(covs.reshape(-1, d, d)).reshape(covs.shape)
     return {
         "means_path_": np.asarray(means),
-        "covariances_path_": np.asarray(covs),
+        "covariances_path_": covs,
         "weights_path_": np.asarray(weights),
         "maps_path_": np.asarray(cumulative),
         "step_maps_": np.asarray(step_maps).reshape(len(step_maps), k, d, d),

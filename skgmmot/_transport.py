@@ -7,6 +7,7 @@ on ``ot.emd`` if that private entry point ever changes), and the entropic plan
 runs our numba log-domain Sinkhorn kernel from the exact duals.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -133,11 +134,15 @@ def _simplex(solver, a, b, cost, retry=True):
     limit : int
         The last limit tried.
     """
-    limits = emd_limits(*cost.shape)
-    for limit in limits if retry else limits[:1]:
-        plan, _, f, g, code = solver(a, b, cost, limit, 1)
-        if code != _EMD_MAX_ITER_REACHED:
-            break
+    n, m = cost.shape
+    # The first limit of emd_limits, inline: this runs for every small plan.
+    limit = int(min(max(EMD_MAX_ITER, EMD_ITER_PER_ENTRY * n * m, 1), _EMD_ITER_CAP))
+    plan, _, f, g, code = solver(a, b, cost, limit, 1)
+    if code == _EMD_MAX_ITER_REACHED and retry:
+        for limit in emd_limits(n, m)[1:]:
+            plan, _, f, g, code = solver(a, b, cost, limit, 1)
+            if code != _EMD_MAX_ITER_REACHED:
+                break
     return plan, f, g, code, limit
 
 
@@ -277,8 +282,9 @@ def exact_duals(a, b, cost):
     # The simplex's tolerances are absolute: its potentials lose accuracy on
     # costs far from 1 (1e-4 relative at costs ~1e-12). Scaling the costs by
     # a power of two is exact, so the plan is unchanged and f scales back.
-    top = np.max(np.abs(cost)) if np.size(cost) else 0.0
-    scale = np.ldexp(1.0, -np.frexp(top)[1]) if 0.0 < top < np.inf else 1.0
+    cost = np.asarray(cost, dtype=np.float64)
+    top = float(np.abs(cost).max()) if cost.size else 0.0
+    scale = math.ldexp(1.0, -math.frexp(top)[1]) if 0.0 < top < math.inf else 1.0
     cost = np.ascontiguousarray(cost * scale, dtype=np.float64)
     solver = _emd_c()
     if solver is not None:
