@@ -45,10 +45,6 @@ MAX_HALVINGS = 30
 STEP_GROWTH = 1.5
 
 
-def _is_mixture(item):
-    return is_mixture_like(item)
-
-
 def _check_labels(sample_domain, n_samples):
     labels = np.asarray(sample_domain)
     if labels.shape != (n_samples,) or not np.issubdtype(labels.dtype, np.integer):
@@ -423,7 +419,7 @@ default=("means", "covariances", "weights")
 
     def _endpoints(self, X, sample_domain, rng):
         """Validate (or fit) the source and target mixtures."""
-        if _is_mixture(X):
+        if is_mixture_like(X):
             if sample_domain is not None:
                 raise ValueError(
                     "sample_domain is only used when X holds samples; X is a mixture."
@@ -460,7 +456,7 @@ default=("means", "covariances", "weights")
         return source, target
 
     def _target(self, rng):
-        if _is_mixture(self.target):
+        if is_mixture_like(self.target):
             return check_mixture(self.target, "target mixture")
         samples = check_array(
             self.target, dtype=np.float64, ensure_min_samples=2, input_name="target"
