@@ -51,6 +51,11 @@ def _emd_c():
     return _EMD_C[0]
 
 
+def _first_emd_limit(n, m):
+    """Return the first iteration limit of :func:`emd_limits`, for n x m costs."""
+    return int(min(max(EMD_MAX_ITER, EMD_ITER_PER_ENTRY * n * m, 1), _EMD_ITER_CAP))
+
+
 def emd_limits(n, m):
     """List the iteration limits of successive network-simplex runs (n x m costs).
 
@@ -69,7 +74,7 @@ def emd_limits(n, m):
         ``EMD_RETRIES`` limits each 10 times the previous one; all capped at
         ``2**31 - 1``, without repeats.
     """
-    limit = int(min(max(EMD_MAX_ITER, EMD_ITER_PER_ENTRY * n * m, 1), _EMD_ITER_CAP))
+    limit = _first_emd_limit(n, m)
     limits = [limit]
     for _ in range(EMD_RETRIES):
         if limit >= _EMD_ITER_CAP:
@@ -135,8 +140,8 @@ def _simplex(solver, a, b, cost, retry=True):
         The last limit tried.
     """
     n, m = cost.shape
-    # The first limit of emd_limits, inline: this runs for every small plan.
-    limit = int(min(max(EMD_MAX_ITER, EMD_ITER_PER_ENTRY * n * m, 1), _EMD_ITER_CAP))
+    # Only the first limit: emd_limits builds the list when a retry needs it.
+    limit = _first_emd_limit(n, m)
     plan, _, f, g, code = solver(a, b, cost, limit, 1)
     if code == _EMD_MAX_ITER_REACHED and retry:
         for limit in emd_limits(n, m)[1:]:
@@ -144,6 +149,36 @@ def _simplex(solver, a, b, cost, retry=True):
             if code != _EMD_MAX_ITER_REACHED:
                 break
     return plan, f, g, code, limit
+
+
+def _compiled_simplex(a, b, cost):
+    """Solve with POT's compiled simplex (growing limits), warning if it stops early.
+
+    Parameters
+    ----------
+    a, b, cost : ndarray
+        Marginals (same totals) and costs, C-contiguous float64.
+
+    Returns
+    -------
+    result : tuple of (plan, f, g) or None
+        The plan and dual potentials, optimal or, after the warning of
+        :func:`emd_not_optimal` (pointing at the caller's caller), those of
+        the last limit; None when the compiled solver is unavailable or
+        rejects the arguments, for the caller to fall back on ``ot.emd``.
+    """
+    solver = _emd_c()
+    if solver is None:
+        return None
+    try:
+        plan, f, g, code, limit = _simplex(solver, a, b, cost)
+    except (TypeError, ValueError):  # pragma: no cover - other POT versions
+        return None
+    if code == _EMD_MAX_ITER_REACHED:
+        emd_not_optimal(cost.shape, limit, stacklevel=3)
+    elif code != _EMD_OPTIMAL:
+        return None
+    return plan, f, g
 
 
 def pot_emd(a, b, cost, plan=True, log=False, stacklevel=2):
@@ -211,17 +246,9 @@ def exact_plan(a, b, cost):
     a = np.ascontiguousarray(a)
     b = np.ascontiguousarray(b * (a.sum() / b.sum()))
     cost = np.ascontiguousarray(cost)
-    solver = _emd_c()
-    if solver is not None:
-        try:
-            plan, _, _, code, limit = _simplex(solver, a, b, cost)
-        except (TypeError, ValueError):  # pragma: no cover - other POT versions
-            code = None
-        if code == _EMD_OPTIMAL:
-            return plan
-        if code == _EMD_MAX_ITER_REACHED:
-            emd_not_optimal(cost.shape, limit)
-            return plan
+    solved = _compiled_simplex(a, b, cost)
+    if solved is not None:
+        return solved[0]
     return pot_emd(a, b, cost, stacklevel=2)
 
 
@@ -286,17 +313,9 @@ def exact_duals(a, b, cost):
     top = float(np.abs(cost).max()) if cost.size else 0.0
     scale = math.ldexp(1.0, -math.frexp(top)[1]) if 0.0 < top < math.inf else 1.0
     cost = np.ascontiguousarray(cost * scale, dtype=np.float64)
-    solver = _emd_c()
-    if solver is not None:
-        try:
-            _, f, _, code, limit = _simplex(solver, a, b, cost)
-        except (TypeError, ValueError):  # pragma: no cover - other POT versions
-            code = None
-        if code == _EMD_OPTIMAL:
-            return np.asarray(f, dtype=np.float64) / scale
-        if code == _EMD_MAX_ITER_REACHED:
-            emd_not_optimal(cost.shape, limit)
-            return np.asarray(f, dtype=np.float64) / scale
+    solved = _compiled_simplex(a, b, cost)
+    if solved is not None:
+        return np.asarray(solved[1], dtype=np.float64) / scale
     return pot_emd(a, b, cost, log=True, stacklevel=2)[1]["u"] / scale
 
 
@@ -318,24 +337,13 @@ def exact_plans(a, inputs, cost):
     """
     a = np.ascontiguousarray(a, dtype=np.float64)
     total = a.sum()
-    solver = _emd_c()
     plan = np.empty(cost.shape)
     lo = 0
     for b in inputs:
         hi = lo + b.shape[0]
         block = np.ascontiguousarray(cost[:, lo:hi])
-        code = None
-        if solver is not None:
-            try:
-                part, _, _, code, limit = _simplex(
-                    solver, a, b * (total / b.sum()), block
-                )
-            except (TypeError, ValueError):  # pragma: no cover - other POT versions
-                code = None
-        if code == _EMD_MAX_ITER_REACHED:
-            emd_not_optimal(block.shape, limit)
-        usable = code in (_EMD_OPTIMAL, _EMD_MAX_ITER_REACHED)
-        plan[:, lo:hi] = part if usable else exact_plan(a, b, block)
+        solved = _compiled_simplex(a, b * (total / b.sum()), block)
+        plan[:, lo:hi] = exact_plan(a, b, block) if solved is None else solved[0]
         lo = hi
     return plan
 
