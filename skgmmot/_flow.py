@@ -27,7 +27,7 @@ from skgmmot._kernels._density import _map_barycentric, _map_random
 from skgmmot._kernels._flow import _flow_step
 from skgmmot._kernels._threads import run
 from skgmmot._transport import exact_duals, exact_plan, sinkhorn_plan
-from skgmmot._validation import check_mixture, is_mixture_like
+from skgmmot._validation import check_mixture, check_time, is_mixture_like
 from skgmmot.ot import (
     _apply_map,
     _cost_matrix,
@@ -524,15 +524,6 @@ default=("means", "covariances", "weights")
 
     # ---------------------------------------------------------- the path
 
-    def _check_time(self, t):
-        if (
-            isinstance(t, bool)
-            or not isinstance(t, numbers.Real)
-            or not 0.0 <= float(t) <= 1.0
-        ):
-            raise ValueError(f"t must be a number in [0, 1], got {t!r}.")
-        return float(t)
-
     def _locate(self, t):
         """Return the recorded step s and the fraction of step (s, s + 1) at t."""
         position = t * self.n_iter_
@@ -574,7 +565,7 @@ default=("means", "covariances", "weights")
         gmm : sklearn.mixture.GaussianMixture
         """
         check_is_fitted(self)
-        t = self._check_time(t)
+        t = check_time(t)
         if self.method == "geodesic":
             means, covs, weights = self._geodesic_at(t)
         else:
@@ -651,7 +642,7 @@ default=("means", "covariances", "weights")
             the *source* weights (see Notes).
         """
         check_is_fitted(self)
-        t = self._check_time(t)
+        t = check_time(t)
         X = validate_data(self, X, dtype=[np.float64], reset=False)
         out = np.array(X, dtype=np.float64, copy=True)
         move = self._rows_to_move(X, sample_domain)

@@ -439,6 +439,26 @@ def check_points(x, n_features, label):
     return arr
 
 
+def check_time(t):
+    """Validate a time of a path between two mixtures: a real number in [0, 1].
+
+    Parameters
+    ----------
+    t : float
+
+    Returns
+    -------
+    t : float
+    """
+    if (
+        isinstance(t, bool)
+        or not isinstance(t, numbers.Real)
+        or not 0.0 <= t <= 1.0  # also rejects NaN
+    ):
+        raise ValueError(f"t must be a number in [0, 1], got {t!r}.")
+    return float(t)
+
+
 def check_positive_int(value, label, *, allow_zero=False):
     """Validate an integer count (iterations, steps).
 

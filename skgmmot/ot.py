@@ -23,7 +23,6 @@ References
    measures for generic transport costs. arXiv:2501.04016.
 """
 
-import numbers
 import warnings
 
 import numpy as np
@@ -47,6 +46,7 @@ from skgmmot._validation import (
     check_mixture,
     check_points,
     check_positive_int,
+    check_time,
     check_tolerance,
     check_weights,
 )
@@ -565,12 +565,7 @@ def gmm_ot_interpolate(source, target, t):
     >>> means.ravel(), covs.ravel(), weights
     (array([1., 6.]), array([2.25, 2.25]), array([0.5, 0.5]))
     """
-    if (
-        isinstance(t, bool)
-        or not isinstance(t, numbers.Real)
-        or not 0.0 <= t <= 1.0  # also rejects NaN
-    ):
-        raise ValueError(f"t must be a number in [0, 1], got {t!r}.")
+    t = check_time(t)
     src = check_mixture(source, "source mixture", positive_definite=True)
     tgt = check_mixture(target, "target mixture")
     _check_same_dimension(src[0].shape[1], tgt[0].shape[1])
@@ -578,7 +573,7 @@ def gmm_ot_interpolate(source, target, t):
     plan = _exact_ot(src[2], tgt[2], cost, plan=True, log=False)
     rows, cols = np.nonzero(plan > 0.0)
     maps = _gaussian_pair_maps(src[1], tgt[1], rows, cols)
-    return _geodesic_state(src, tgt, (rows, cols, maps, plan[rows, cols]), float(t))
+    return _geodesic_state(src, tgt, (rows, cols, maps, plan[rows, cols]), t)
 
 
 def gmm_pdf(x, m, C, w):
