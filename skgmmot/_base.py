@@ -94,24 +94,25 @@ def floor_eigenvalues(covariances):
 
     Parameters
     ----------
-    covariances : ndarray of shape (k, d, d)
-        Symmetric matrices.
+    covariances : ndarray of shape (..., d, d)
+        Symmetric matrices, e.g. (k, d, d) or a path (steps, k, d, d).
 
     Returns
     -------
-    covariances : ndarray of shape (k, d, d)
+    covariances : ndarray of the same shape
         A copy in which the matrices with an eigenvalue below the floor are
         rebuilt from their eigen-decomposition with those eigenvalues raised.
     """
-    out = np.array(covariances, dtype=np.float64, copy=True)
-    d = out.shape[1]
+    shape = np.shape(covariances)
+    d = shape[-1]
+    out = np.array(covariances, dtype=np.float64, copy=True).reshape(-1, d, d)
     eig = np.linalg.eigvalsh(out)
     floor = EIGENVALUE_FLOOR * d * np.abs(eig).max(axis=1)
     for i in np.flatnonzero(~(eig[:, 0] > floor)):
         vals, vecs = np.linalg.eigh(out[i])
         rebuilt = (vecs * np.maximum(vals, floor[i])) @ vecs.T
         out[i] = 0.5 * (rebuilt + rebuilt.T)
-    return out
+    return out.reshape(shape)
 
 
 def precisions_cholesky(covariances):

@@ -175,8 +175,7 @@ def _gradient_flow(estimator, source, target, flow):
     # S <- A S A is SPD, but round-off can cost covariances near condition
     # 1e12 their smallest eigenvalues. The steps factor PSD matrices safely,
     # so the recorded path is floored once, in one batched call.
-    covs = np.asarray(covs)
-    covs = floor_eigenvalues(covs.reshape(-1, d, d)).reshape(covs.shape)
+    covs = floor_eigenvalues(np.asarray(covs))
     return {
         "means_path_": np.asarray(means),
         "covariances_path_": covs,
@@ -198,12 +197,11 @@ def _geodesic(estimator, source, target):
     pairs = (rows, cols, maps, plan[rows, cols])
     times = np.linspace(0.0, 1.0, estimator.n_steps + 1)
     states = [_geodesic_state(source, target, pairs, t) for t in times]
-    k, d = rows.size, m.shape[1]
     # Round-off can cost ill-conditioned covariances their smallest eigenvalues.
-    covs = floor_eigenvalues(np.asarray([s[1] for s in states]).reshape(-1, d, d))
+    covs = floor_eigenvalues(np.asarray([s[1] for s in states]))
     return {
         "means_path_": np.asarray([s[0] for s in states]),
-        "covariances_path_": covs.reshape(len(states), k, d, d),
+        "covariances_path_": covs,
         "weights_path_": np.asarray([s[2] for s in states]),
         "loss_curve_": (1.0 - times) ** 2 * loss,
         "n_iter_": estimator.n_steps,
