@@ -26,7 +26,7 @@ from skgmmot._compat import Interval, StrOptions, _fit_context
 from skgmmot._kernels._density import _map_barycentric, _map_random
 from skgmmot._kernels._flow import _flow_step
 from skgmmot._kernels._threads import run
-from skgmmot._transport import exact_duals, exact_plan, sinkhorn_plan
+from skgmmot._transport import exact_plan, sinkhorn_plan
 from skgmmot._validation import check_mixture, check_time, is_mixture_like
 from skgmmot.ot import (
     _apply_map,
@@ -43,6 +43,8 @@ _FLOWS = ("means", "covariances", "weights")
 MAX_HALVINGS = 30
 #: The weight step grows by this factor after a success (halves otherwise).
 STEP_GROWTH = 1.5
+#: Losses below this many ulps of the covariance traces are rounding.
+ROUNDING = 64
 
 
 def _check_labels(sample_domain, n_samples):
@@ -85,83 +87,180 @@ def _evaluate_plans(cost, weights_list, target, solver, reg):
     return cost, results
 
 
-def _dual_step(w, wt, cost, loss, eta):
-    """Mirror step on the weights along the OT dual potentials.
+def _optimal_weights(cost, wt):
+    """Best source weights for fixed components, and the loss they reach.
 
-    ``w_i <- w_i exp(-eta (f_i - sum_k w_k f_k) / loss)``, renormalised, with
-    ``f`` the source-side dual potentials of the plan from ``w`` to ``wt``:
-    the first variation of the loss in the weights.
+    With the source marginal free, the cheapest plan sends all of target
+    component j's mass to its cheapest source component ``argmin_i cost_ij``;
+    ``w*_i`` is the mass that component i receives and ``loss(w*) = sum_j
+    wt_j min_i cost_ij``. The loss is convex in the weights, so
+    ``loss(w) - loss(w*)`` bounds how much any weight move can still gain.
     """
-    f = exact_duals(w, wt, cost)
-    active = w > 0.0
-    centred = np.where(active, f - np.sum(np.where(active, w * f, 0.0)), 0.0)
-    with np.errstate(divide="ignore"):
-        logits = np.log(w) - eta * centred / max(loss, np.finfo(float).tiny)
-    logits -= logits[active].max()
-    new = np.where(active, np.exp(logits), 0.0)
-    return new / new.sum()
+    cheapest = np.argmin(cost, axis=0)
+    mass = wt / wt.sum()
+    w_star = np.bincount(cheapest, weights=mass, minlength=cost.shape[0])
+    return w_star, float(mass @ cost[cheapest, np.arange(cost.shape[1])])
+
+
+def _threshold(tol, loss, source, target):
+    """Return the loss level (and certificate level) at which the flow stops.
+
+    ``tol`` times the initial loss, and never below the rounding level of the
+    costs (``ROUNDING`` ulps of the covariance traces), where nothing can be
+    measured any more; ``tol=0`` disables both.
+    """
+    if tol == 0.0:
+        return 0.0
+    (_, C, w), (_, Ct, wt) = source, target
+    traces = w @ np.trace(C, axis1=1, axis2=2)
+    traces += (wt / wt.sum()) @ np.trace(Ct, axis1=1, axis2=2)
+    return max(tol * loss, ROUNDING * np.finfo(float).eps * traces)
+
+
+def _weight_step(w, w_mirror, s, cost, loss, optimum, target, solver, reg):
+    """Return the weight move that lowers the loss most, with its plan and loss.
+
+    The mirror step ``w_mirror`` is kept if it gains at least ``s`` times the
+    Frank-Wolfe gap ``loss - loss(w*)``, what the Frank-Wolfe step ``(1 - s)
+    w + s w*`` is guaranteed to gain (convexity); otherwise the better of the
+    two; ``optimum`` is ``_optimal_weights(cost, wt)``. Returns ``(weights,
+    plan, loss, mirror_gains)``, with ``plan`` None
+    when neither lowers the loss, and ``mirror_gains`` whether the mirror
+    step lowers it (its step size grows if so).
+    """
+    _, [(plan, value)] = _evaluate_plans(cost, [w_mirror], target, solver, reg)
+    mirror_gains = value < loss
+    w_star, best = optimum
+    guaranteed = s * (loss - best)
+    if mirror_gains and loss - value >= guaranteed:
+        return w_mirror, plan, value, True
+    if guaranteed > 0.0:
+        w_fw = (1.0 - s) * w + s * w_star
+        _, [(plan_fw, value_fw)] = _evaluate_plans(cost, [w_fw], target, solver, reg)
+        if value_fw < min(value, loss):
+            return w_fw, plan_fw, value_fw, mirror_gains
+    if mirror_gains:
+        return w_mirror, plan, value, True
+    return w, None, loss, False
 
 
 def _gradient_flow(estimator, source, target, flow):
     """Riemannian gradient steps; returns the fitted attributes.
 
-    Each step moves means and covariances a fraction ``learning_rate`` of the
-    way toward what the current plan sends them to (with exact plans this
-    never increases the loss: the fixed-plan cost decreases along the step
-    and re-solving the plan can only lower it further; otherwise the step is
-    halved until it does). If weights flow, the mirror step on the weights
-    (with its own step size) is kept only if it lowers the loss further; its
-    size grows by ``STEP_GROWTH`` after a success and halves after a failure.
+    Each step first moves means and covariances a fraction ``tau`` (the
+    learning rate) of the way toward what the current plan sends them to.
+    With exact plans this lowers the loss by at least ``tau (2 - tau)``
+    times the squared Riemannian gradient norm (the fixed-plan cost falls
+    that much, and re-solving the plan can only lower it further); with
+    Sinkhorn plans the step is halved until the loss does not increase. Then,
+    if weights flow, the better of two weight moves (``_weight_step``): the
+    mirror step (its size grows by ``STEP_GROWTH`` after a success and halves
+    otherwise) or the Frank-Wolfe step of size ``tau (2 - tau)`` toward the
+    optimal weights of the moved components, which lowers the loss whenever
+    the weights are not optimal. So no step can stall away from a
+    stationary point.
+
+    The flow stops with ``converged_`` True when the loss is at most the
+    threshold (``_threshold``), or when a stationary point is certified: the
+    squared gradient norm of the flowing means and covariances for the
+    current plan, and (weights flowing, exact plans) the Frank-Wolfe gap of
+    the weights, are both at most the threshold. At such a point, a last step
+    of size 1 moves the weights to their optimum (gap 0). Otherwise it runs
+    ``n_steps`` steps, or stops early if no step lowers the loss (round-off,
+    or Sinkhorn plans), with ``converged_`` False.
     """
     solver, reg = estimator.ot_solver, estimator.reg
     moves = ("means" in flow, "covariances" in flow, "weights" in flow)
-    mt, Ct, _ = target
+    mt, Ct, wt = target
     m, C, w = source
     cost, [(plan, loss)] = _evaluate(m, C, [w], target, solver, reg)
     k, d = m.shape
+    identity = np.broadcast_to(np.eye(d), (k, d, d))
     means, covs, weights, losses = [m], [C], [w], [loss]
-    cumulative = [np.broadcast_to(np.eye(d), (k, d, d)).copy()]
+    cumulative = [identity.copy()]
     step_maps = []
     tau = float(estimator.learning_rate)
-    eta = float(estimator.learning_rate)  # weight step
-    eta_dual = float(estimator.learning_rate)  # its fallback's
-    converged = loss <= estimator.tol
+    weight_fraction = tau * (2.0 - tau)  # the mean/covariance contraction
+    eta = tau  # mirror step on the weights
+    threshold = _threshold(estimator.tol, loss, source, target)
+    # Sinkhorn plans are not optimal for their weights: no weight certificate.
+    certify_weights = solver == "exact"
+    converged = False
+    gap = 0.0
+    optimum = None  # _optimal_weights(cost, wt), once needed
     start = time.perf_counter()
     estimator._report(0, loss, tau, start)
-    while not converged and len(losses) <= estimator.n_steps:
-        step = tau
-        for _ in range(MAX_HALVINGS):
-            m1, C1, A, w2 = _flow_step(
-                m, C, w, mt, Ct, plan, cost, loss, step, eta, *moves
-            )
-            candidates = [w, w2] if moves[2] else [w]
-            new_cost, results = _evaluate(m1, C1, candidates, target, solver, reg)
-            if min(r[1] for r in results) <= loss:
-                break
-            step *= 0.5
-        w_new, (new_plan, new_loss) = w, results[0]
+    while True:
+        m1, C1, A, w_mirror, gradient = _flow_step(
+            m, C, w, mt, Ct, plan, cost, loss, tau, eta, *moves
+        )
         if moves[2]:
-            if results[1][1] < new_loss:
-                w_new, (new_plan, new_loss) = w2, results[1]
-                eta *= STEP_GROWTH
-            else:
-                eta *= 0.5
-                # The own-cost step failed: try the first variation itself, the
-                # dual potentials (uninformative on degenerate plans, which is
-                # why it is only the fallback).
-                w3 = _dual_step(w, target[2], cost, loss, eta_dual)
-                _, [(plan3, loss3)] = _evaluate_plans(
-                    new_cost, [w3], target, solver, reg
-                )
-                if loss3 < new_loss:
-                    w_new, new_plan, new_loss = w3, plan3, loss3
-                    eta_dual *= STEP_GROWTH
-                else:
-                    eta_dual *= 0.5
-        if not new_loss < loss:  # stationary: no step decreases the loss
+            if optimum is None:
+                optimum = _optimal_weights(cost, wt)
+            w_star, loss_star = optimum
+            gap = max(loss - loss_star, 0.0) if certify_weights else np.inf
+        if loss <= threshold:
             converged = True
             break
+        if gradient <= threshold and gap <= threshold:
+            if not gap > 0.0 or len(losses) > estimator.n_steps:
+                converged = True
+                break
+            # Stationary: a last step puts the weights at their optimum.
+            _, [(plan_star, loss_star)] = _evaluate_plans(
+                cost, [w_star], target, solver, reg
+            )
+            if not loss_star < loss:
+                converged = True
+                break
+            m1, C1, A, w_new, step = m, C, identity, w_star, 0.0
+            new_cost, new_plan, new_loss, new_optimum = (
+                cost,
+                plan_star,
+                loss_star,
+                optimum,
+            )
+        elif len(losses) > estimator.n_steps:
+            break
+        else:
+            step = tau
+            new_cost, new_plan, new_loss, new_optimum = cost, plan, loss, optimum
+            if moves[0] or moves[1]:
+                for halving in range(MAX_HALVINGS):
+                    if halving:
+                        m1, C1, A, w_mirror, _ = _flow_step(
+                            m, C, w, mt, Ct, plan, cost, loss, step, eta, *moves
+                        )
+                    trial = _evaluate(m1, C1, [w], target, solver, reg)
+                    if trial[1][0][1] <= loss:
+                        new_cost, [(new_plan, new_loss)] = trial
+                        new_optimum = None
+                        break
+                    step *= 0.5
+                else:  # no decrease along the direction (round-off)
+                    m1, C1, A, step = m, C, identity, 0.0
+            w_new = w
+            if moves[2]:
+                if new_optimum is None:
+                    new_optimum = _optimal_weights(new_cost, wt)
+                w_new, plan_w, loss_w, mirror_won = _weight_step(
+                    w,
+                    w_mirror,
+                    weight_fraction,
+                    new_cost,
+                    new_loss,
+                    new_optimum,
+                    target,
+                    solver,
+                    reg,
+                )
+                eta = eta * STEP_GROWTH if mirror_won else 0.5 * eta
+                if plan_w is not None:
+                    new_plan, new_loss = plan_w, loss_w
+            if not new_loss < loss:
+                break  # no step lowers the loss, yet nothing is certified
         m, C, w, cost, plan, loss = m1, C1, w_new, new_cost, new_plan, new_loss
+        optimum = new_optimum
         means.append(m)
         covs.append(C)
         weights.append(w)
@@ -169,9 +268,6 @@ def _gradient_flow(estimator, source, target, flow):
         cumulative.append(A @ cumulative[-1])
         step_maps.append(A)
         estimator._report(len(losses) - 1, loss, step, start)
-        # Converged at the target, or at a stationary point (a step that
-        # changes the loss by less than tol relative: near-flat directions).
-        converged = loss <= estimator.tol or losses[-2] - loss <= estimator.tol * loss
     # S <- A S A is SPD, but round-off can cost covariances near condition
     # 1e12 their smallest eigenvalues. The steps factor PSD matrices safely,
     # so the recorded path is floored once, in one batched call.
@@ -186,6 +282,9 @@ def _gradient_flow(estimator, source, target, flow):
         "n_iter_": len(losses) - 1,
         "converged_": bool(converged),
         "plan_": plan,
+        "loss_tol_": float(threshold),
+        "squared_gradient_norm_": float(gradient),
+        "weights_gap_": float(gap),
     }
 
 
@@ -222,7 +321,8 @@ class GMMOTFlow(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     parameters named in ``flow``, in the geometry of each parameter: means by
     Euclidean steps, covariances by Bures-Wasserstein steps
     ``S <- A S A`` (never leaving the SPD cone, no projection), weights by
-    multiplicative steps on the simplex. ``method="geodesic"`` is the GMM-OT
+    multiplicative (mirror) or Frank-Wolfe steps on the simplex.
+    ``method="geodesic"`` is the GMM-OT
     geodesic: the displacement interpolation of every pair of components that
     the optimal plan couples. ``transform`` then carries the source's samples
     along the flow.
@@ -244,18 +344,36 @@ default=None
         Maximum number of gradient steps, or the number of intervals at which
         the geodesic is sampled (``n_steps + 1`` times).
     learning_rate : float, default=0.1
-        First step size, in (0, 1]: the fraction of the way each mean and
-        covariance moves toward what the plan sends it to. Every step is
-        line-searched (halved until the loss decreases); after a full step the
-        next one may grow by 1.5, up to 1. The weight step is
-        ``w_i <- w_i exp(-tau c_i / loss)`` with the same ``tau``, ``c_i`` the
-        component's own transport cost.
+        Step size ``tau``, in (0, 1]: the fraction of the way each mean and
+        covariance moves toward what the current plan sends it to, at every
+        step (with exact plans this lowers the loss; with Sinkhorn plans a
+        step that would raise it is halved). If the weights flow, they take
+        the better of a mirror step ``w_i <- w_i exp(-eta c_i / loss)``
+        (``c_i`` the component's own transport cost, ``eta`` adapted from
+        ``tau``) and a Frank-Wolfe step of size ``tau (2 - tau)`` toward the
+        optimal weights of the moved components (see Notes), which lowers the
+        loss whenever the weights are not optimal, so the flow cannot stall.
+        Near a reachable target the loss shrinks by about ``(1 - tau)^2`` per
+        step: reaching ``tol`` takes about ``ln(1 / tol) / (2 ln(1 / (1 -
+        tau)))`` steps once the plan has settled, 176 at 0.05, 87 at 0.1, 41
+        at 0.2, 14 at 0.5, 1 or 2 at 1 (default ``tol``). ``n_steps=100``
+        suffices for ``learning_rate >= 0.1`` on well-matched mixtures;
+        ``n_steps = 15 / learning_rate`` covers every reachable problem of the
+        test suite. Larger rates take fewer, coarser steps and more often end
+        at a stationary point that is not the target.
     tol : float, default=1e-8
-        The gradient flow stops once the loss is at most ``tol``, or at a
-        stationary point: when a step decreases it by at most ``tol`` times
-        its value, or no step decreases it (``converged_`` is True in all
-        three cases; with fewer source than target components the flow
-        usually ends at a stationary point with a positive loss).
+        Relative tolerance of the gradient flow. It stops with ``converged_``
+        True when the loss is at most ``tol`` times the initial loss (never
+        below the rounding level of the costs, 64 ulps of the covariance
+        traces), or when a stationary point is certified: the squared
+        Riemannian gradient norm of the flowing means and covariances for the
+        current plan (``squared_gradient_norm_``) and, if the weights flow,
+        their Frank-Wolfe gap (``weights_gap_``) are both at most that level.
+        At a certified stationary point a last step puts the weights at their
+        optimum for the final components. Otherwise the flow runs ``n_steps``
+        steps (or stops when no step lowers the loss, which only round-off or
+        Sinkhorn plans cause) and warns with a ``ConvergenceWarning``.
+        ``tol=0`` runs all ``n_steps`` steps unless nothing can move.
     flow : tuple of {"means", "covariances", "weights"}, \
 default=("means", "covariances", "weights")
         The source parameters that move (gradient flow only).
@@ -301,7 +419,23 @@ default=("means", "covariances", "weights")
     n_iter_ : int
         Steps taken.
     converged_ : bool
-        Whether the gradient flow reached ``tol`` or a stationary point.
+        Gradient flow: whether the loss fell to ``tol`` times its initial
+        value or a stationary point was certified (see ``tol``). Always True
+        for the geodesic.
+    loss_tol_ : float
+        Gradient flow only: the loss level of the stopping tests, ``tol *
+        loss_curve_[0]`` floored at the rounding level of the costs.
+    squared_gradient_norm_ : float
+        Gradient flow only: at the final state, ``sum_i w_i (|m_i - mbar_i|^2 +
+        tr(G_i S_i G_i))`` over the flowing means and covariances, with
+        ``mbar_i = sum_j p_ij m'_j`` and ``G_i = I - sum_j p_ij A_ij`` for the
+        final plan (``p_ij = plan_ij / w_i``, ``A_ij`` the Gaussian map
+        matrices). A step of size ``tau`` lowers the loss by at least ``tau
+        (2 - tau)`` times this, so it is zero exactly at stationary points.
+    weights_gap_ : float
+        Gradient flow only: ``loss - loss(w*)`` at the final state, with
+        ``w*`` the optimal weights for the final components (0 if the weights
+        do not flow, inf with Sinkhorn plans, for which it is not defined).
     plan_ : ndarray of shape (k_source, k_target)
         The plan at the end (for the geodesic, between source and target).
     source_, target_ : tuple of ndarray
@@ -317,6 +451,22 @@ default=("means", "covariances", "weights")
 
     Notes
     -----
+    For fixed components (means and covariances), the loss is convex in the
+    source weights, and the optimal weights have a closed form: with the
+    source marginal free, every target component ``j`` sends all its mass to
+    its cheapest source component ``argmin_i cost_ij``, and ``w*_i`` is the
+    mass that component ``i`` receives; ``loss(w*) = sum_j wt_j min_i
+    cost_ij``. So ``loss(w) - loss(w*)`` (``weights_gap_``) measures how far
+    the weights are from optimal, and a Frank-Wolfe step ``(1 - s) w + s
+    w*`` lowers the loss by at least ``s`` times it.
+
+    The gradient flow is not convex: from some starting points it ends at a
+    stationary point that is not the target even when the target is
+    reachable (typically a component whose weight went to zero, or two
+    source components merged onto one target component). ``converged_`` is
+    then True and ``loss_curve_[-1]`` is positive; compare it with
+    ``loss_curve_[0]``.
+
     Moving samples cannot change how many of them each component holds:
     ``transform`` moves every sample with its own component's map, so when
     the weights flow too, the transformed samples follow the *final
@@ -500,16 +650,37 @@ default=("means", "covariances", "weights")
         if self.method == "gradient":
             fitted = _gradient_flow(self, source, target, flow)
             if not fitted["converged_"]:
+                stopped = (
+                    f"in n_steps={self.n_steps} steps"
+                    if fitted["n_iter_"] == self.n_steps
+                    else f"(no step lowers the loss after {fitted['n_iter_']} steps)"
+                )
+                gap = fitted["weights_gap_"]
+                advice = (
+                    "increase n_steps or learning_rate"
+                    if np.isfinite(gap)
+                    else "Sinkhorn plans certify no weights: only the loss "
+                    "test applies; use ot_solver='exact' or fewer steps"
+                )
                 warnings.warn(
-                    f"GMMOTFlow did not converge in n_steps={self.n_steps} steps "
-                    f"(loss {fitted['loss_curve_'][-1]:.3g} > tol={self.tol:g}); "
-                    "increase n_steps or tol.",
+                    f"GMMOTFlow did not converge {stopped}: loss "
+                    f"{fitted['loss_curve_'][-1]:.3g} > tol * initial loss = "
+                    f"{fitted['loss_tol_']:.3g}, and no stationary point certified "
+                    f"(squared gradient norm {fitted['squared_gradient_norm_']:.3g}, "
+                    f"weights gap {gap:.3g}); {advice}.",
                     ConvergenceWarning,
                     stacklevel=2,
                 )
         else:
             fitted = _geodesic(self, source, target)
-        for name in ("pairs_", "maps_path_", "step_maps_"):
+        for name in (
+            "pairs_",
+            "maps_path_",
+            "step_maps_",
+            "loss_tol_",
+            "squared_gradient_norm_",
+            "weights_gap_",
+        ):
             self.__dict__.pop(name, None)
         for name, value in fitted.items():
             setattr(self, name, value)
@@ -553,10 +724,16 @@ default=("means", "covariances", "weights")
         Parameters
         ----------
         t : float
-            Time in [0, 1]: 0 is the source, 1 the end of the flow. Exact for
-            the geodesic; for the gradient flow, steps are interpolated
-            (means and weights linearly, covariances along the step's own
-            Bures geodesic).
+            Time in [0, 1]: 0 is the source, 1 the end of the flow. For the
+            geodesic, the geodesic time: ``MW2(source, mixture_at(t)) = t
+            MW2(source, target)``. For the gradient flow, the fraction of the
+            recorded steps, not a physical time: ``t = s / n_iter_`` is step
+            ``s`` (``mixture_at(s / n_iter_)`` has ``means_path_[s]``), and
+            between two steps the step is interpolated (means and weights
+            linearly, covariances along the step's own Bures geodesic). Steps
+            of a constant learning rate move less and less, so most of the
+            motion happens at small ``t``, and the same ``t`` is a different
+            point for another ``n_iter_``.
 
         Returns
         -------
@@ -622,7 +799,11 @@ default=("means", "covariances", "weights")
         X : array-like of shape (n_samples, n_features)
             Samples of the source.
         t : float, default=1.0
-            Time in [0, 1]; ``transform(X, 0.0)`` returns X unchanged.
+            Time in [0, 1]; ``transform(X, 0.0)`` returns X unchanged and 1
+            moves to the end of the flow. For the geodesic, the geodesic time;
+            for the gradient flow, the fraction of the recorded steps
+            (``t = s / n_iter_`` is step ``s``; see ``mixture_at``), not a
+            physical time.
         sample_domain : array-like of shape (n_samples,), default=None
             Labels as in ``fit``: rows labelled < 0 (target rows) are returned
             unchanged. None moves every row.

@@ -16,6 +16,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skgmmot import GMMOTFlow, gmm_ot_loss, gmm_pdf
+from skgmmot._flow import _FLOWS
+from skgmmot.datasets import make_random_gmm
 
 #: The arrays of POT's "GMM Flow" gallery example (a copy of shared/data's).
 POT_EXAMPLE = Path(__file__).parent / "data" / "pot_gmm_flow_example.npz"
@@ -135,12 +137,16 @@ def test_frozen_parameters_stay_put(flow_parts):
 
 
 def test_converges_and_warns():
+    # tol is relative to the initial loss (it was an absolute level).
     source, target = _pot_example()
     flow = GMMOTFlow(target, tol=1e-3).fit(source)
-    assert flow.converged_ and flow.loss_curve_[-1] <= 1e-3
-    assert flow.loss_curve_[-2] > 1e-3
-    with pytest.warns(ConvergenceWarning, match="did not converge"):
-        GMMOTFlow(target, n_steps=3).fit(source)
+    curve = flow.loss_curve_
+    assert flow.loss_tol_ == pytest.approx(1e-3 * curve[0], rel=1e-15)
+    assert flow.converged_ and curve[-1] <= 1e-3 * curve[0]
+    assert curve[-2] > 1e-3 * curve[0]
+    with pytest.warns(ConvergenceWarning, match="did not converge in n_steps=3"):
+        short = GMMOTFlow(target, n_steps=3).fit(source)
+    assert not short.converged_ and short.n_iter_ == 3
     identity = GMMOTFlow(source).fit(source)  # already there
     assert identity.converged_ and identity.n_iter_ == 0
 
@@ -158,6 +164,242 @@ def test_mixture_at_gradient():
     assert isinstance(middle, GaussianMixture)
     x = np.random.RandomState(0).randn(5, 2)
     assert np.all(np.isfinite(middle.score_samples(x)))
+
+
+# ------------------------------------------- honest convergence (issue 12)
+
+RATES = [0.05, 0.1, 0.2, 0.5, 1.0]
+
+
+def _steps(learning_rate):
+    """The documented budget: n_steps = 15 / learning_rate (at least 100)."""
+    return max(100, int(np.ceil(15 / learning_rate)))
+
+
+def _issue_problem():
+    means = np.array([[0.0, 0.0], [5.0, 0.0], [0.0, 5.0]])
+    source = (means, np.array([np.eye(2)] * 3), np.array([0.36, 0.30, 0.34]))
+    target = (means + 1, np.array([1.5 * np.eye(2)] * 3), np.full(3, 1 / 3))
+    return source, target
+
+
+_FITTED = {}
+
+
+def _fitted_problem(seed):
+    """A diag GaussianMixture fitted to 3 clusters, and a full one to moved ones."""
+    if seed not in _FITTED:
+        rng = np.random.RandomState(seed)
+        centers = np.array([[0.0, 0.0], [7.0, 0.0], [0.0, 7.0]]) + rng.randn(3, 2)
+
+        def samples(shift):
+            return np.vstack(
+                [
+                    rng.randn(300, 2) @ (0.6 * rng.randn(2, 2) + 0.5 * np.eye(2))
+                    + c
+                    + shift
+                    for c in centers
+                ]
+            )
+
+        gs = GaussianMixture(3, covariance_type="diag", random_state=seed)
+        gt = GaussianMixture(3, covariance_type="full", random_state=seed)
+        _FITTED[seed] = (gs.fit(samples(0.0)), gt.fit(samples(rng.randn(2))))
+    return _FITTED[seed]
+
+
+def _random_problem(k_s, k_t, d, seed):
+    return (
+        make_random_gmm(k_s, d, random_state=seed),
+        make_random_gmm(k_t, d, random_state=seed + 1000),
+    )
+
+
+def _strict_fit(estimator, source):
+    """Fit; any ConvergenceWarning is an error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        return estimator.fit(source)
+
+
+def _sqrtm(S):
+    vals, vecs = np.linalg.eigh(S)
+    return (vecs * np.sqrt(np.clip(vals, 0.0, None))) @ vecs.T
+
+
+def _certificate(flow, parts):
+    """Squared gradient norm and weights gap of the final state, from scratch."""
+    mt, Ct, wt = flow.target_
+    m, C, w, plan = flow.means_, flow.covariances_, flow.weights_, flow.plan_
+    d = m.shape[1]
+    gradient = 0.0
+    for i in np.flatnonzero(w > 0):
+        p = plan[i] / w[i]
+        if "means" in parts:
+            gradient += w[i] * np.sum((p @ mt - m[i]) ** 2)
+        if "covariances" in parts:
+            root = _sqrtm(C[i])
+            inv = np.linalg.inv(root)
+            G = np.eye(d)
+            for j in np.flatnonzero(p > 0):
+                G -= p[j] * inv @ _sqrtm(root @ Ct[j] @ root) @ inv
+            gradient += w[i] * np.trace(G @ C[i] @ G)
+    cost = ot.gmm.dist_bures_squared(m, mt, C, Ct)
+    best = (wt / wt.sum()) @ cost.min(axis=0)
+    return gradient, float(np.sum(plan * cost) - best), best
+
+
+def _assert_honest(flow, parts, warned):
+    """converged_ holds exactly when the loss or the certificate says so."""
+    gradient, gap, best = _certificate(flow, parts)
+    assert flow.squared_gradient_norm_ == pytest.approx(gradient, rel=1e-6, abs=1e-13)
+    if "weights" in parts:
+        assert flow.weights_gap_ == pytest.approx(gap, rel=1e-6, abs=1e-12)
+    else:
+        assert flow.weights_gap_ == 0.0
+    loss, level = flow.loss_curve_[-1], flow.loss_tol_
+    assert level == pytest.approx(1e-8 * flow.loss_curve_[0]) or level < 1e-12
+    if flow.converged_:
+        assert not warned
+        assert loss <= level or (
+            gradient <= level * (1 + 1e-6) + 1e-13
+            and ("weights" not in parts or gap <= level + 1e-12)
+        )
+        if "weights" in parts and loss > level:  # stationary, not at the target
+            assert loss <= best + 1e-9  # the weights are optimal (issue 18)
+    else:
+        assert warned
+
+
+@pytest.mark.parametrize("learning_rate", RATES)
+def test_issue_problem_reaches_the_target_at_every_rate(learning_rate):
+    """learning_rate=1 used to stop at 0.92 after 2 steps, "converged"."""
+    source, target = _issue_problem()
+    flow = _strict_fit(
+        GMMOTFlow(target, learning_rate=learning_rate, n_steps=_steps(learning_rate)),
+        source,
+    )
+    assert flow.loss_curve_[0] == pytest.approx(3.37, abs=0.01)
+    assert flow.converged_ and flow.loss_curve_[-1] <= 1e-6
+    assert flow.loss_curve_[-1] <= flow.loss_tol_
+    np.testing.assert_allclose(flow.weights_, 1 / 3, atol=1e-6)
+    np.testing.assert_allclose(flow.means_, target[0], atol=1e-3)
+    assert np.all(np.diff(flow.loss_curve_) < 0.0)
+    _assert_honest(flow, _FLOWS, warned=False)
+
+
+@pytest.mark.parametrize("learning_rate", RATES)
+@pytest.mark.parametrize("seed", range(3))
+def test_fitted_diag_to_full_reaches_the_target(learning_rate, seed):
+    source, target = _fitted_problem(seed)
+    flow = _strict_fit(
+        GMMOTFlow(target, learning_rate=learning_rate, n_steps=_steps(learning_rate)),
+        source,
+    )
+    assert flow.converged_ and flow.loss_curve_[-1] <= 1e-6
+    _assert_honest(flow, _FLOWS, warned=False)
+
+
+@pytest.mark.parametrize("learning_rate", RATES)
+@pytest.mark.parametrize(
+    ("k_s", "d", "seed"),
+    [(3, 2, 2), (3, 2, 3), (3, 3, 1), (4, 2, 2), (4, 2, 3), (4, 3, 0)],
+)
+def test_random_reachable_problems_reach_the_target(learning_rate, k_s, d, seed):
+    source, target = _random_problem(k_s, 3, d, seed)
+    flow = _strict_fit(
+        GMMOTFlow(target, learning_rate=learning_rate, n_steps=_steps(learning_rate)),
+        source,
+    )
+    assert flow.converged_ and flow.loss_curve_[-1] <= 1e-6
+    _assert_honest(flow, _FLOWS, warned=False)
+
+
+@pytest.mark.parametrize("learning_rate", [0.1, 0.2, 0.5, 1.0])
+def test_default_steps_suffice_from_rate_0_1(learning_rate):
+    # tol=1e-8 is relative: these used to stop near 6e-8 absolute, and must
+    # not warn with the defaults.
+    for source, target in (_pot_example(), _issue_problem()):
+        flow = _strict_fit(GMMOTFlow(target, learning_rate=learning_rate), source)
+        assert flow.converged_ and flow.loss_curve_[-1] <= 1e-8 * flow.loss_curve_[0]
+
+
+@pytest.mark.parametrize("learning_rate", RATES)
+@pytest.mark.parametrize(("k_s", "k_t"), [(3, 3), (4, 3), (2, 3), (2, 4)])
+def test_converged_means_certified(learning_rate, k_s, k_t):
+    """Every fit, target reached or not, is honest about where it stopped.
+
+    The flow is not convex: some of these problems end at a stationary point
+    that is not the target (k_s >= k_t included). Then converged_ must come
+    with a small certificate, recomputed here from scratch, and weights that
+    are optimal for the final components.
+    """
+    for seed in range(6):
+        source, target = _random_problem(k_s, k_t, 2, seed)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            flow = GMMOTFlow(
+                target, learning_rate=learning_rate, n_steps=_steps(learning_rate)
+            ).fit(source)
+        warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+        _assert_honest(flow, _FLOWS, warned)
+        if k_s < k_t:  # unreachable: a certified stationary point
+            assert flow.converged_ and flow.loss_curve_[-1] > 1e-3
+
+
+@pytest.mark.parametrize("parts", [("means",), ("means", "covariances"), ("weights",)])
+def test_frozen_parts_end_certified(parts):
+    """Wrong frozen weights (or frozen components): certified, not reached."""
+    for seed in range(4):
+        source, target = _random_problem(3, 3, 2, seed)
+        flow = _strict_fit(GMMOTFlow(target, flow=parts, n_steps=300), source)
+        assert flow.converged_ and flow.loss_curve_[-1] > flow.loss_tol_
+        _assert_honest(flow, parts, warned=False)
+
+
+def test_no_step_is_a_stationary_point_by_itself():
+    """Too few steps: a warning, never "converged" because a step was small."""
+    source, target = _issue_problem()
+    with pytest.warns(ConvergenceWarning, match="did not converge") as record:
+        flow = GMMOTFlow(target, learning_rate=0.05, n_steps=100).fit(source)
+    assert not flow.converged_ and flow.n_iter_ == 100
+    assert flow.loss_curve_[-1] > flow.loss_tol_
+    assert "squared gradient norm" in str(record[0].message)
+    _assert_honest(flow, _FLOWS, warned=True)
+
+
+def test_sinkhorn_has_no_weights_certificate():
+    source, target = _pot_example()
+    # Separated components: the entropic plan is exact, the loss reaches tol.
+    flow = _strict_fit(GMMOTFlow(target, ot_solver="sinkhorn", reg=0.05), source)
+    assert flow.weights_gap_ == np.inf
+    assert flow.converged_ and flow.loss_curve_[-1] <= flow.loss_tol_
+    with pytest.warns(ConvergenceWarning, match="Sinkhorn plans certify no weights"):
+        blurred = GMMOTFlow(target, ot_solver="sinkhorn", reg=0.5).fit(source)
+    assert not blurred.converged_ and blurred.loss_curve_[-1] > blurred.loss_tol_
+    frozen = _quiet_fit(
+        GMMOTFlow(target, ot_solver="sinkhorn", reg=0.05, flow=("means",)), source
+    )
+    assert frozen.weights_gap_ == 0.0
+
+
+def test_gradient_attributes_dropped_by_geodesic_refit():
+    source, target = _pot_example()
+    flow = GMMOTFlow(target).fit(source)
+    assert flow.squared_gradient_norm_ >= 0.0
+    flow.set_params(method="geodesic").fit(source)
+    for name in ("loss_tol_", "squared_gradient_norm_", "weights_gap_"):
+        assert not hasattr(flow, name)
+
+
+def test_mixture_at_step_times():
+    """For the gradient flow, t = s / n_iter_ is recorded step s."""
+    source, target = _pot_example()
+    flow = GMMOTFlow(target).fit(source)
+    for s in (0, 7, flow.n_iter_ // 2, flow.n_iter_):
+        gm = flow.mixture_at(s / flow.n_iter_)
+        keep = flow.weights_path_[s] > 0
+        np.testing.assert_allclose(gm.means_, flow.means_path_[s][keep], atol=1e-12)
 
 
 # --------------------------------------------------------------- geodesic
@@ -218,11 +460,16 @@ def _separated_problem(rng):
     return source, target
 
 
-def _sample(mixture, n, rng):
+def _sample_labelled(mixture, n, rng):
     means, covs, weights = mixture
     labels = rng.choice(len(weights), size=n, p=weights)
     z = rng.randn(n, means.shape[1])
-    return means[labels] + np.einsum("nab,nb->na", np.linalg.cholesky(covs)[labels], z)
+    chols = np.linalg.cholesky(covs)[labels]
+    return means[labels] + np.einsum("nab,nb->na", chols, z), labels
+
+
+def _sample(mixture, n, rng):
+    return _sample_labelled(mixture, n, rng)[0]
 
 
 @pytest.mark.parametrize("transport", ["rand", "bary"])

@@ -55,6 +55,13 @@ def _flow_step(
         The matrices ``A`` (identity where covariances do not move).
     new_weights : ndarray of shape (k,)
         The weights after the mirror step (``weights`` if they do not move).
+    gradient : float
+        Squared norm of the Riemannian gradient of the fixed-plan cost in the
+        moving means and covariances, ``sum_i w_i (|m_i - mbar_i|^2 +
+        tr(G_i S_i G_i))`` with ``mbar_i = sum_j P_ij m'_j`` and ``G_i = I -
+        sum_j P_ij T_ij``. A step of size ``tau`` lowers the fixed-plan cost by
+        at least ``tau (2 - tau)`` times this, so it is zero exactly at
+        stationary points of the means and covariances (for the given plan).
     """
     k, d = means.shape
     m = means_t.shape[0]
@@ -69,9 +76,11 @@ def _flow_step(
     R = np.empty((d, d))
     T = np.empty((d, d))
     mean_map = np.empty((d, d))
+    D = np.empty((d, d))
     target = np.empty(d)
     cold = np.empty((0, 0))
     no_scratch = np.empty((0, 0, 0))
+    gradient = 0.0
     for i in range(k):
         for a in range(d):
             steps[i, a, a] = 1.0
@@ -98,8 +107,21 @@ def _flow_step(
                         mean_map[a, b] += p * T[a, b]
         if move_means:
             for a in range(d):
-                new_means[i, a] = means[i, a] + tau * (target[a] - means[i, a])
+                gap = target[a] - means[i, a]
+                gradient += weights[i] * gap * gap
+                new_means[i, a] = means[i, a] + tau * gap
         if move_covs:
+            # D = I - mean_map (symmetric): tr(D S D) = sum_ab (D S)_ab D_ab.
+            for a in range(d):
+                for b in range(d):
+                    D[a, b] = -mean_map[a, b]
+                D[a, a] += 1.0
+            for a in range(d):
+                for b in range(d):
+                    acc = 0.0
+                    for c in range(d):
+                        acc += D[a, c] * covs[i, c, b]
+                    gradient += weights[i] * acc * D[a, b]
             for a in range(d):
                 for b in range(d):
                     steps[i, a, b] = tau * mean_map[a, b]
@@ -134,4 +156,4 @@ def _flow_step(
             total += new_weights[i]
         for i in range(k):
             new_weights[i] /= total
-    return new_means, new_covs, steps, new_weights
+    return new_means, new_covs, steps, new_weights, gradient
