@@ -4,6 +4,7 @@ import itertools
 import numbers
 import time
 import warnings
+import zlib
 from typing import ClassVar
 
 import numpy as np
@@ -19,6 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skgmmot._alignment import carried_mixture, group_plan, mixture_log_likelihood
 from skgmmot._base import (
     MixtureResultMixin,
     atomic_fit,
@@ -77,6 +79,7 @@ class _Inputs:
         self.covs = np.concatenate([C for _, C, _ in mixtures])
         self.bounds = np.cumsum([0, *sizes]).astype(np.int64)
         self.column_lambdas = np.repeat(lambdas, sizes)
+        self.mass = self.column_lambdas * np.concatenate(self.weights)
         self.potentials = None  # Sinkhorn warm start
         self.n_jobs = None  # workers for large exact plans
 
@@ -149,13 +152,6 @@ def _plans_and_objective(means, covs, weights, inputs, solver, reg):
     return cost, plan, objective
 
 
-def _pooled_mass(mixtures, lambdas):
-    """Weight ``lambda_k w_kj`` of every input component, inputs concatenated."""
-    return np.concatenate(
-        [lam * w for lam, (_, _, w) in zip(lambdas, mixtures, strict=True)]
-    )
-
-
 def _draw(rng, weights):
     """Index drawn with probability proportional to ``weights``.
 
@@ -166,18 +162,15 @@ def _draw(rng, weights):
     return int(np.searchsorted(cdf / cdf[-1], rng.random_sample(), side="right"))
 
 
-def _kmeans_init(mixtures, lambdas, n_components, rng):
+def _kmeans_init(inputs, n_components, rng):
     """k-means++ seeding among the pooled input components, in Bures distance.
 
     The first component is drawn with probability proportional to its pooled
     weight ``lambda_k w_kj``, every next one proportionally to that weight
     times the squared Bures distance to the nearest component already chosen.
+    Returns the indices of the chosen pooled components.
     """
-    means = np.concatenate([m for m, _, _ in mixtures])
-    covs = np.concatenate([C for _, C, _ in mixtures])
-    mass = np.concatenate(
-        [lam * w for lam, (_, _, w) in zip(lambdas, mixtures, strict=True)]
-    )
+    means, covs, mass = inputs.means, inputs.covs, inputs.mass
     # All pairwise costs in one call when the pool is small enough.
     pairwise = _cost_matrix(means, covs, means, covs) if mass.size <= 2000 else None
 
@@ -197,21 +190,36 @@ def _kmeans_init(mixtures, lambdas, n_components, rng):
         new = _draw(rng, score)
         chosen.append(new)
         nearest = np.minimum(nearest, costs_to(new))
-    return means[chosen].copy(), covs[chosen].copy()
+    return np.asarray(chosen)
 
 
-def _random_init(mixtures, lambdas, n_components, rng):
+def _random_init(inputs, n_components, rng):
     """Distinct pooled input components drawn proportionally to their weights."""
-    means = np.concatenate([m for m, _, _ in mixtures])
-    covs = np.concatenate([C for _, C, _ in mixtures])
-    mass = np.concatenate(
-        [lam * w for lam, (_, _, w) in zip(lambdas, mixtures, strict=True)]
+    mass = inputs.mass + 1e-12 * inputs.mass.max()  # zero weights stay drawable
+    return rng.choice(mass.size, size=n_components, replace=False, p=mass / mass.sum())
+
+
+def _cell_weights(inputs, chosen):
+    """Give each seed the pooled mass nearest to it: the initial weights.
+
+    Every pooled input component gives its mass ``lambda_k w_kj`` to the
+    chosen component nearest to it in Bures distance (shared equally between
+    exact ties, e.g. copies of one component), as k-means gives a centre the
+    mass of its cell. The barycenter of K copies of one mixture thus starts
+    at that mixture, weights included, instead of at uniform weights. A seed
+    whose cell is empty (a zero-weight input component) gets a small share.
+    """
+    costs = _cost_matrix(
+        inputs.means, inputs.covs, inputs.means[chosen], inputs.covs[chosen]
     )
-    mass = mass + 1e-12 * mass.max()  # zero-weight components stay drawable
-    chosen = rng.choice(
-        mass.size, size=n_components, replace=False, p=mass / mass.sum()
-    )
-    return means[chosen].copy(), covs[chosen].copy()
+    nearest = costs == costs.min(axis=1, keepdims=True)
+    weights = inputs.mass @ (nearest / nearest.sum(axis=1, keepdims=True))
+    weights /= weights.sum()
+    floor = 1e-3 / chosen.size
+    if np.any(weights < floor):
+        weights = np.maximum(weights, floor)
+        weights /= weights.sum()
+    return weights
 
 
 def _check_labels(sample_domain, n_samples):
@@ -225,6 +233,35 @@ def _check_labels(sample_domain, n_samples):
     if labels.dtype.kind in "fc" and not np.all(np.isfinite(labels)):
         raise ValueError("sample_domain contains NaN or infinity.")
     return labels
+
+
+def _plain(label):
+    """Return a label as Python prints it (2, not np.int64(2)), for messages."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def _fit_timed(model, part):
+    """Fit ``model`` to ``part``; return it with the seconds it took."""
+    start = time.perf_counter()
+    model.fit(part)
+    return model, time.perf_counter() - start
+
+
+def _n_mixture_parameters(n_components, n_features, covariance_type):
+    """Free parameters of a Gaussian mixture, as ``GaussianMixture`` counts them."""
+    d = n_features
+    per_covariance = {
+        "full": n_components * d * (d + 1) / 2.0,
+        "tied": d * (d + 1) / 2.0,
+        "diag": n_components * d,
+        "spherical": n_components,
+    }[covariance_type]
+    return int(per_covariance + n_components * d + n_components - 1)
+
+
+#: Folds of the cross-fitting that scores a group unseen in fit: each fold's
+#: samples fit the group's mixture, the others are scored.
+SCORE_FOLDS = 3
 
 
 def _progress_bar(done, total, width=30):
@@ -260,7 +297,10 @@ class GMMOTBarycenter(
     init : {"kmeans", "random"} or mixture, default="kmeans"
         Initial barycenter components: "kmeans" seeds them k-means++-style
         among the pooled input components in Bures distance, "random" draws
-        distinct input components proportionally to their weights; a mixture
+        distinct input components proportionally to their weights. Each seed
+        starts with the weight of its cell: the pooled mass
+        :math:`\lambda_k w_{kj}` of the input components nearest to it, so
+        the barycenter of K copies of one mixture is that mixture. A mixture
         (fitted ``GaussianMixture`` or ``(means, covariances, weights)``) is
         used as given, weights included.
     max_iter : int, default=100
@@ -284,7 +324,7 @@ class GMMOTBarycenter(
         "euclidean" the convex combination of covariances is not the minimiser
         and the objective can rise slightly (about 1e-6 relative) near
         convergence, which stops the iterations.
-    learn_weights : bool, default=False
+    learn_weights : bool, default=True
         Also optimise the barycenter's component weights. Once the fixed point
         with the initial weights has converged, each iteration first computes,
         for the current components, the weights and plans that minimise the
@@ -294,12 +334,20 @@ class GMMOTBarycenter(
         steps decrease the objective (exactly for ``projection="bures"``), so
         the result is never worse than with fixed weights from the same start.
         Weights may become zero; such components keep their last means and
-        covariances.
+        covariances. With False, the weights stay at their initial values
+        (see ``init``): faster, but a barycenter of groups whose clusters have
+        unequal sizes then keeps the sizes of its initial cells.
     gmm : GaussianMixture, default=None
         Template cloned and fitted per group when ``fit`` receives samples;
         default ``GaussianMixture(n_components=self.n_components,
         covariance_type="full")``. Its ``random_state``, if None, is drawn from
-        ``random_state``.
+        ``random_state``. Every group must have at least ``n_components``
+        samples (and two); the error names the group that has fewer.
+    unseen_domains : {"fit", "raise"}, default="fit"
+        What ``transform``, ``score``, ``bic`` and ``aic`` do with a group
+        label not seen in ``fit`` (a new batch): "fit" fits a clone of
+        ``gmm`` to that group's samples and uses the plan from the barycenter
+        to it; "raise" raises a ``ValueError``.
     n_jobs : int, default=None
         Number of joblib workers fitting the per-group mixtures, and solving
         the K exact plans of every iteration when they are large (more than
@@ -310,7 +358,10 @@ class GMMOTBarycenter(
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation and the per-group mixtures.
     verbose : int, default=0
-        1 prints the iteration, objective and time; 2 adds a progress bar.
+        1 prints a line per fitted group mixture (its size and fit time,
+        usually most of a fit on samples) and a line per iteration with the
+        objective and time; 2 keeps the iterations on one line, rewritten in
+        place, with a progress bar.
 
     Attributes
     ----------
@@ -348,6 +399,33 @@ class GMMOTBarycenter(
     skgmmot.gmm_barycenter_fixed_point : The functional version (POT's API).
     sklearn.mixture.GaussianMixture : What the barycenter behaves like.
 
+    Notes
+    -----
+    **Choosing n_components on groups with batch effects.** The
+    log-likelihood of raw samples under the barycenter (``score(X)``,
+    ``bic(X)``, as for a ``GaussianMixture``) measures how far each group
+    sits from the barycenter: with batch effects as large as the clusters'
+    separation it prefers one broad component whatever the clusters. With
+    ``sample_domain``, ``score``, ``bic`` and ``aic`` measure instead how well
+    the barycenter explains every group *after alignment*: the barycenter
+    is carried onto the group through the plan between them (each
+    barycenter component i moves, by its Gaussian OT map, onto the group
+    component its plan row sends most mass to, keeping its weight), and the
+    group's samples are scored under that mixture. It equals the group's own
+    mixture when the barycenter has the group's structure, and loses
+    likelihood where it does not: group components that no barycenter
+    component reaches get no mass, and weights that differ shift mass. It is
+    a proper density, so it can be compared across ``n_components``.
+    ``score`` cross-fits the mixture of a group unseen in ``fit`` (it is
+    fitted on a third of the group's samples and scores the other two
+    thirds, in turn): fitting on a small part makes
+    the held-out comparison between sizes sharper [3]_. ``bic``
+    scores in-sample and counts the parameters of the barycenter and of one
+    mixture per group. Route ``sample_domain`` to ``score`` in
+    ``GridSearchCV`` with ``set_score_request(sample_domain=True)``, as the
+    gallery example on batch effects does; without it, ``GridSearchCV``
+    scores raw samples.
+
     References
     ----------
     .. [1] Delon, J., & Desolneux, A. (2020). A Wasserstein-type distance in
@@ -355,6 +433,8 @@ class GMMOTBarycenter(
        13(2), 936-970.
     .. [2] Tanguy, E., Delon, J., & Gozlan, N. (2024). Computing barycenters of
        measures for generic transport costs. arXiv:2501.04016.
+    .. [3] Shao, J. (1993). Linear model selection by cross-validation.
+       Journal of the American Statistical Association, 88(422), 486-494.
 
     Examples
     --------
@@ -373,6 +453,7 @@ class GMMOTBarycenter(
 
     __metadata_request__fit: ClassVar[dict] = {"sample_domain": True}
     __metadata_request__transform: ClassVar[dict] = {"sample_domain": True}
+    __metadata_request__score: ClassVar[dict] = {"sample_domain": True}
 
     _parameter_constraints: ClassVar[dict] = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -390,6 +471,7 @@ class GMMOTBarycenter(
         "reg": [Interval(numbers.Real, 0, None, closed="neither")],
         "projection": [StrOptions({"euclidean", "bures"})],
         "learn_weights": ["boolean"],
+        "unseen_domains": [StrOptions({"fit", "raise"})],
         "gmm": [GaussianMixture, None],
         "n_jobs": [numbers.Integral, None],
         "random_state": ["random_state"],
@@ -407,8 +489,9 @@ class GMMOTBarycenter(
         ot_solver="exact",
         reg=0.1,
         projection="euclidean",
-        learn_weights=False,
+        learn_weights=True,
         gmm=None,
+        unseen_domains="fit",
         n_jobs=None,
         random_state=None,
         verbose=0,
@@ -423,11 +506,58 @@ class GMMOTBarycenter(
         self.projection = projection
         self.learn_weights = learn_weights
         self.gmm = gmm
+        self.unseen_domains = unseen_domains
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
+
+    def _template(self):
+        """Return the GaussianMixture fitted to every group (not cloned)."""
+        if self.gmm is None:
+            return GaussianMixture(
+                n_components=self.n_components, covariance_type="full"
+            )
+        return self.gmm
+
+    def _group_models(self, parts, seeds):
+        """Fit a clone of the template to each ``(label, samples)`` part.
+
+        Raises a ``ValueError`` naming the group if it has fewer samples than
+        the template has components; reports every fit when ``verbose``.
+        """
+        template = self._template()
+        k = template.n_components
+        models = []
+        for (label, part), seed in zip(parts, seeds, strict=True):
+            if part.shape[0] < max(k, 2):
+                raise ValueError(
+                    f"group {_plain(label)!r} has {part.shape[0]} samples, fewer than "
+                    f"the {max(k, 2)} needed to fit its mixture of {k} "
+                    "components (gmm.n_components)."
+                )
+            model = clone(template)
+            if model.random_state is None:
+                model.set_params(random_state=int(seed))
+            models.append((model, part))
+        results = Parallel(n_jobs=self.n_jobs, return_as="generator")(
+            delayed(_fit_timed)(model, part) for model, part in models
+        )
+        mixtures = []
+        for n, ((model, seconds), (label, part)) in enumerate(
+            zip(results, parts, strict=True), start=1
+        ):
+            name = f"group {_plain(label)!r}"
+            mixtures.append(check_mixture(model, f"mixture of {name}"))
+            if self.verbose > 0:
+                print(
+                    f"[GMMOTBarycenter] {name}: {type(model).__name__} "
+                    f"with {k} components fitted to {part.shape[0]} samples in "
+                    f"{seconds:.2f}s ({n}/{len(parts)})",
+                    flush=True,
+                )
+        return mixtures
 
     def _fit_groups(self, X, sample_domain, rng):
         """Fit one mixture per group of samples; return them and the labels."""
@@ -436,30 +566,13 @@ class GMMOTBarycenter(
         else:
             labels = _check_labels(sample_domain, X.shape[0])
         domains = np.unique(labels)
-        template = (
-            GaussianMixture(n_components=self.n_components, covariance_type="full")
-            if self.gmm is None
-            else self.gmm
-        )
         seeds = rng.randint(np.iinfo(np.int32).max, size=domains.size)
-        models = []
-        for domain, seed in zip(domains, seeds, strict=True):
-            model = clone(template)
-            if model.random_state is None:
-                model.set_params(random_state=int(seed))
-            models.append((model, X[labels == domain]))
-        fitted = Parallel(n_jobs=self.n_jobs)(
-            delayed(model.fit)(part) for model, part in models
-        )
-        mixtures = [
-            check_mixture(model, f"mixture of group {domain!r}")
-            for model, domain in zip(fitted, domains, strict=True)
-        ]
-        return mixtures, domains
+        parts = [(domain, X[labels == domain]) for domain in domains]
+        return self._group_models(parts, seeds), domains
 
-    def _initial_mixture(self, mixtures, lambdas, rng):
+    def _initial_mixture(self, inputs, rng):
         if isinstance(self.init, str):
-            pool = sum(m.shape[0] for m, _, _ in mixtures)
+            pool = inputs.mass.size
             if self.n_components > pool:
                 raise ValueError(
                     f"n_components={self.n_components} is larger than the "
@@ -467,19 +580,19 @@ class GMMOTBarycenter(
                     "mixture to start from more components."
                 )
             seed = _kmeans_init if self.init == "kmeans" else _random_init
-            means, covs = seed(mixtures, lambdas, self.n_components, rng)
-            weights = np.full(self.n_components, 1.0 / self.n_components)
-            return means, covs, weights
+            chosen = seed(inputs, self.n_components, rng)
+            weights = _cell_weights(inputs, chosen)
+            return inputs.means[chosen], inputs.covs[chosen], weights
         means, covs, weights = check_mixture(self.init, "init")
         if means.shape[0] != self.n_components:
             raise ValueError(
                 f"init has {means.shape[0]} components but n_components="
                 f"{self.n_components}."
             )
-        if means.shape[1] != mixtures[0][0].shape[1]:
+        if means.shape[1] != inputs.means.shape[1]:
             raise ValueError(
                 f"init has {means.shape[1]} features but the inputs have "
-                f"{mixtures[0][0].shape[1]}."
+                f"{inputs.means.shape[1]}."
             )
         return means, covs, weights
 
@@ -491,8 +604,11 @@ class GMMOTBarycenter(
             f"{objective:.10g}  time {time.perf_counter() - start:.3f}s"
         )
         if self.verbose >= 2:
+            # One line, rewritten in place; _solve ends it.
             line += "  " + _progress_bar(iteration, self.max_iter)
-        print(line, flush=True)
+            print("\r" + line, end="", flush=True)
+        else:
+            print(line, flush=True)
 
     def _solve(self, mixtures, rng):
         """Run the fixed point; return every fitted attribute, set nothing."""
@@ -501,8 +617,8 @@ class GMMOTBarycenter(
             lambdas = np.full(K, 1.0 / K)
         else:
             lambdas = check_weights(self.weights, K, "weights (one per input mixture)")
-        means, covs, w = self._initial_mixture(mixtures, lambdas, rng)
         inputs = _Inputs(mixtures, lambdas)
+        means, covs, w = self._initial_mixture(inputs, rng)
         inputs.n_jobs = self.n_jobs
         solver, reg = self.ot_solver, self.reg
         start = time.perf_counter()
@@ -556,6 +672,8 @@ class GMMOTBarycenter(
                     continue
                 converged = True
                 break
+        if self.verbose >= 2:
+            print(flush=True)
         if not converged:
             warnings.warn(
                 f"GMMOTBarycenter did not converge in max_iter={self.max_iter} "
@@ -652,12 +770,72 @@ class GMMOTBarycenter(
 
     # ------------------------------------------------------------ transform
 
+    def _labels(self, X, sample_domain):
+        """One group label per row of X; None only after a one-group fit."""
+        if sample_domain is not None:
+            return _check_labels(sample_domain, X.shape[0])
+        if len(self.domains_) != 1:
+            raise ValueError(
+                f"sample_domain is required: the estimator was fitted on "
+                f"{len(self.domains_)} groups."
+            )
+        return np.full(X.shape[0], self.domains_[0])
+
+    def _unseen(self, labels):
+        """Labels not seen in fit; an error if ``unseen_domains="raise"``."""
+        unknown = np.setdiff1d(np.unique(labels), self.domains_)
+        # Labels of another kind than fit's (strings for integers) are a
+        # mistake, not new groups.
+        numeric = np.dtype(labels.dtype).kind in "biuf"
+        other_kind = numeric != (self.domains_.dtype.kind in "biuf")
+        if unknown.size and (self.unseen_domains == "raise" or other_kind):
+            raise ValueError(
+                f"sample_domain has labels {unknown.tolist()} not seen in fit "
+                f"(known: {self.domains_.tolist()}); unseen_domains='fit' "
+                "fits a mixture to each new group instead."
+            )
+        return unknown
+
+    def _new_group_seeds(self, labels):
+        """Seeds of the mixtures fitted to new groups, one per label.
+
+        Derived from ``random_state`` and the label itself, so that a group
+        gets the same mixture whichever other groups come with it.
+        """
+        base = fit_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        return [
+            (base ^ zlib.crc32(str(label).encode())) & 0x7FFFFFFF for label in labels
+        ]
+
+    def _group_maps(self, X, labels, new):
+        """``{label: (mixture, plan barycenter -> group)}``, seen and ``new`` groups.
+
+        The groups in ``new`` get a clone of ``gmm`` fitted to their samples.
+        """
+        barycenter = (self.means_, self.covariances_, self.weights_)
+        maps = {
+            domain: (self.mixtures_[k], self.plans_[k])
+            for k, domain in enumerate(self.domains_)
+        }
+        if len(new):
+            parts = [(label, X[labels == label]) for label in new]
+            mixtures = self._group_models(parts, self._new_group_seeds(new))
+            for label, mixture in zip(new, mixtures, strict=True):
+                plan = group_plan(
+                    barycenter, mixture, self.ot_solver, self.reg, stacklevel=4
+                )
+                maps[label] = (mixture, plan)
+        return maps
+
     def transform(self, X, *, sample_domain=None):
         """Move every group's samples onto the barycenter (GMM-OT map T_bary).
 
         Each sample of group g is moved by the barycentric GMM-OT map from the
         group's mixture to the barycenter, with the plan found by ``fit``;
         groups that differ by a batch effect are aligned onto one reference.
+        A group not seen in ``fit`` (a new batch) gets a mixture of its own,
+        a clone of ``gmm`` fitted to its samples here, and the plan from the
+        barycenter to it, unless ``unseen_domains="raise"``.
 
         Parameters
         ----------
@@ -665,7 +843,8 @@ class GMMOTBarycenter(
             Samples.
         sample_domain : array-like of shape (n_samples,), default=None
             Group of every sample: a label seen in ``fit`` (mixture mode: the
-            input's index). May be None only if ``fit`` saw a single group.
+            input's index) or a new one. May be None only if ``fit`` saw a
+            single group.
 
         Returns
         -------
@@ -675,30 +854,17 @@ class GMMOTBarycenter(
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         X = check_points(X, self.n_features_in_, "X")
-        if sample_domain is None:
-            if len(self.domains_) != 1:
-                raise ValueError(
-                    f"sample_domain is required: the estimator was fitted on "
-                    f"{len(self.domains_)} groups."
-                )
-            labels = np.full(X.shape[0], self.domains_[0])
-        else:
-            labels = _check_labels(sample_domain, X.shape[0])
-        unknown = np.setdiff1d(np.unique(labels), self.domains_)
-        if unknown.size:
-            raise ValueError(
-                f"sample_domain has labels {unknown.tolist()} not seen in fit "
-                f"(known: {self.domains_.tolist()})."
-            )
+        labels = self._labels(X, sample_domain)
+        unknown = self._unseen(labels)
         out = np.empty_like(X)
         target = (self.means_, self.covariances_)
-        for k, domain in enumerate(self.domains_):
-            rows = labels == domain
-            if np.any(rows):
-                plan = np.ascontiguousarray(self.plans_[k].T)
-                out[rows] = _apply_map(
-                    X[rows], self.mixtures_[k], target, plan, "bary", None
-                )
+        maps = self._group_maps(X, labels, unknown)
+        for label in np.unique(labels):
+            rows = labels == label
+            mixture, plan = maps[label]
+            out[rows] = _apply_map(
+                X[rows], mixture, target, np.ascontiguousarray(plan.T), "bary", None
+            )
         return out
 
     def fit_transform(self, X, y=None, *, sample_domain=None):
@@ -722,17 +888,75 @@ class GMMOTBarycenter(
             X, sample_domain=sample_domain
         )
 
-    def score(self, X, y=None):
+    def _aligned_log_likelihood(self, X, labels, *, held_out):
+        """Log-likelihood of every sample under the barycenter carried onto its group.
+
+        Seen groups use their mixture and plan from ``fit``. A new group's
+        mixture is fitted to its own samples: in-sample (``held_out=False``),
+        or cross-fitted (``held_out=True``): with ``SCORE_FOLDS`` interleaved
+        folds, each fold's samples fit the mixture and the other samples are
+        scored, so that no sample is scored by a mixture fitted to it.
+        """
+        unknown = self._unseen(labels)
+        barycenter = (self.means_, self.covariances_, self.weights_)
+        k = self._template().n_components
+        folded = [
+            label
+            for label in unknown
+            if held_out and np.count_nonzero(labels == label) >= SCORE_FOLDS * max(k, 2)
+        ]  # groups too small to fold are scored in-sample
+        maps = self._group_maps(X, labels, np.setdiff1d(unknown, folded))
+        out = np.empty(X.shape[0])
+        for label in np.setdiff1d(np.unique(labels), folded):
+            rows = labels == label
+            carried = carried_mixture(barycenter, *maps[label])
+            out[rows] = mixture_log_likelihood(X[rows], carried)
+        for label in folded:
+            rows = np.flatnonzero(labels == label)
+            folds = [rows[f::SCORE_FOLDS] for f in range(SCORE_FOLDS)]
+            mixtures = self._group_models(
+                [(label, X[fold]) for fold in folds],
+                self._new_group_seeds([label] * SCORE_FOLDS),
+            )
+            total = np.zeros(X.shape[0])
+            for fold, mixture in zip(folds, mixtures, strict=True):
+                plan = group_plan(
+                    barycenter, mixture, self.ot_solver, self.reg, stacklevel=4
+                )
+                scored = np.setdiff1d(rows, fold)
+                total[scored] += mixture_log_likelihood(
+                    X[scored], carried_mixture(barycenter, mixture, plan)
+                )
+            # Every sample is scored by the SCORE_FOLDS - 1 folds without it.
+            out[rows] = total[rows] / (SCORE_FOLDS - 1)
+        return out
+
+    def score(self, X, y=None, *, sample_domain=None):
         """Mean log-likelihood of samples, or minus the mean MW2² to mixtures.
+
+        Three cases, higher is better in all:
+
+        - ``X`` a sequence of mixtures: minus their mean squared GMM-OT
+          distance to the barycenter.
+        - samples without ``sample_domain``: their mean log-likelihood under
+          the barycenter, as ``GaussianMixture.score``.
+        - samples with ``sample_domain``: their mean log-likelihood *after
+          alignment*, under the barycenter carried onto each sample's group
+          by the GMM-OT map from the barycenter to the group's mixture (see
+          Notes of the class). A group seen in ``fit`` uses its fitted
+          mixture; a new group's mixture is cross-fitted on its own samples
+          (each of 3 interleaved folds fits it, the other samples are
+          scored), unless ``unseen_domains="raise"``. This is the criterion
+          for choosing ``n_components`` by ``GridSearchCV`` over groups.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features), or sequence of mixtures
-            Samples (scored like ``GaussianMixture.score``), or mixtures
-            (scored by minus their mean squared GMM-OT distance to the
-            barycenter). Higher is better in both cases.
+            Samples, or mixtures.
         y : None
             Ignored.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Group label of every sample (samples only).
 
         Returns
         -------
@@ -741,6 +965,11 @@ class GMMOTBarycenter(
         """
         check_is_fitted(self)
         if _is_mixture_sequence(X):
+            if sample_domain is not None:
+                raise ValueError(
+                    "sample_domain is only used when X holds samples; X is a "
+                    "sequence of mixtures."
+                )
             target = (self.means_, self.covariances_, self.weights_)
             losses = []
             for k, item in enumerate(X):
@@ -754,4 +983,70 @@ class GMMOTBarycenter(
                 plan = exact_plan(weights, target[2], cost)
                 losses.append(float(np.sum(plan * cost)))
             return -float(np.mean(losses))
-        return float(np.mean(self.score_samples(X)))
+        if sample_domain is None:
+            return float(np.mean(self.score_samples(X)))
+        X = self._check_samples(X)
+        labels = _check_labels(sample_domain, X.shape[0])
+        return float(np.mean(self._aligned_log_likelihood(X, labels, held_out=True)))
+
+    def _information_criterion(self, X, sample_domain, penalty):
+        """``-2 log L + penalty * n_parameters`` after alignment (in-sample)."""
+        X = self._check_samples(X)
+        labels = _check_labels(sample_domain, X.shape[0])
+        log_likelihood = self._aligned_log_likelihood(X, labels, held_out=False)
+        d = self.n_features_in_
+        template = self._template()
+        covariance_type = getattr(template, "covariance_type", "full")
+        n_parameters = _n_mixture_parameters(self.n_components, d, "full") + np.unique(
+            labels
+        ).size * _n_mixture_parameters(template.n_components, d, covariance_type)
+        return float(-2.0 * np.sum(log_likelihood) + penalty * n_parameters)
+
+    def bic(self, X, *, sample_domain=None):
+        """Bayesian information criterion of the barycenter on ``X``.
+
+        Without ``sample_domain``, that of the barycenter as a
+        ``GaussianMixture`` on the raw samples. With it, after alignment:
+        ``-2 log L + p log n``, with ``log L`` the in-sample log-likelihood of
+        every group's samples under the barycenter carried onto the group
+        (see :meth:`score`; a new group's mixture is fitted to all its
+        samples) and ``p`` the free parameters of the barycenter and of one
+        group mixture per group in ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Group label of every sample.
+
+        Returns
+        -------
+        bic : float
+            Lower is better.
+        """
+        if sample_domain is None:
+            return self._evaluate("bic", X)
+        n = self._check_samples(X).shape[0]
+        return self._information_criterion(X, sample_domain, np.log(n))
+
+    def aic(self, X, *, sample_domain=None):
+        """Akaike information criterion of the barycenter on ``X``.
+
+        As :meth:`bic`, with penalty ``2 p`` instead of ``p log n``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+        sample_domain : array-like of shape (n_samples,), default=None
+            Group label of every sample.
+
+        Returns
+        -------
+        aic : float
+            Lower is better.
+        """
+        if sample_domain is None:
+            return self._evaluate("aic", X)
+        return self._information_criterion(X, sample_domain, 2.0)

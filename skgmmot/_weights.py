@@ -68,6 +68,10 @@ def optimal_weights(costs, input_weights, lambdas):
     ).tocsr()
     c = np.concatenate([lam * C.ravel() for lam, C in zip(lambdas, costs, strict=True)])
     c = np.concatenate([c, np.zeros(n)])
+    # HiGHS's tolerances are absolute: costs scaled to at most one make the
+    # solution the same in any unit of length.
+    scale = float(np.abs(c).max()) or 1.0
+    c = c / scale
     result = linprog(
         c, A_eq=A, b_eq=np.concatenate(rhs), bounds=(0, None), method="highs"
     )
@@ -77,4 +81,4 @@ def optimal_weights(costs, input_weights, lambdas):
     weights = x[n_plan_vars:]
     weights = weights / weights.sum()
     plans = [x[offsets[k] : offsets[k + 1]].reshape(n, m) for k, m in enumerate(sizes)]
-    return weights, plans, float(result.fun)
+    return weights, plans, float(result.fun) * scale
