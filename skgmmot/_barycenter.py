@@ -163,12 +163,18 @@ def _draw(rng, weights):
 
 
 def _kmeans_init(inputs, n_components, rng):
-    """k-means++ seeding among the pooled input components, in Bures distance.
+    r"""k-means++ seeding in Bures distance, within one input first.
 
-    The first component is drawn with probability proportional to its pooled
-    weight ``lambda_k w_kj``, every next one proportionally to that weight
-    times the squared Bures distance to the nearest component already chosen.
-    Returns the indices of the chosen pooled components.
+    The first seed is a pooled input component drawn with probability
+    proportional to its pooled weight :math:`\lambda_k w_{kj}`. The next seeds
+    are drawn k-means++-style (proportionally to that weight times the squared
+    Bures distance to the nearest seed) among the other components of the
+    same input while it has any, then among all pooled components. Inputs
+    that share one cluster structure seen through different batch effects
+    (groups, domains) each hold one component per cluster, whereas seeds drawn
+    from the pool can pick one cluster twice, shifted by two groups' effects;
+    the fixed point rarely recovers from such a start. Returns the indices of
+    the chosen pooled components.
     """
     means, covs, mass = inputs.means, inputs.covs, inputs.mass
     # All pairwise costs in one call when the pool is small enough.
@@ -180,13 +186,21 @@ def _kmeans_init(inputs, n_components, rng):
         return _cost_matrix(means, covs, means[[j]], covs[[j]])[:, 0]
 
     chosen = [_draw(rng, mass)]
+    owner = np.searchsorted(inputs.bounds, chosen[0], side="right") - 1
+    lo, hi = inputs.bounds[owner], inputs.bounds[owner + 1]
     nearest = costs_to(chosen[0])
     for _ in range(1, n_components):
         score = mass * nearest
         score[chosen] = 0.0
-        if score.sum() <= 0.0:  # all remaining components coincide with chosen
-            score = mass.copy()
-            score[chosen] = 0.0
+        if len(chosen) < hi - lo:  # the first seed's input has components left
+            score[:lo] = 0.0
+            score[hi:] = 0.0
+            candidates = np.setdiff1d(np.arange(lo, hi), chosen)
+        else:
+            candidates = np.setdiff1d(np.arange(mass.size), chosen)
+        if score.sum() <= 0.0:  # the candidates coincide with seeds, or weigh 0
+            score = np.zeros_like(mass)
+            score[candidates] = mass[candidates] + 1e-12 * mass.max()
         new = _draw(rng, score)
         chosen.append(new)
         nearest = np.minimum(nearest, costs_to(new))
@@ -200,20 +214,33 @@ def _random_init(inputs, n_components, rng):
 
 
 def _cell_weights(inputs, chosen):
-    """Give each seed the pooled mass nearest to it: the initial weights.
+    r"""Give each seed the input mass nearest to it: the initial weights.
 
-    Every pooled input component gives its mass ``lambda_k w_kj`` to the
+    Every input component gives its mass :math:`\lambda_k w_{kj}` to the
     chosen component nearest to it in Bures distance (shared equally between
     exact ties, e.g. copies of one component), as k-means gives a centre the
-    mass of its cell. The barycenter of K copies of one mixture thus starts
-    at that mixture, weights included, instead of at uniform weights. A seed
-    whose cell is empty (a zero-weight input component) gets a small share.
+    mass of its cell. When all seeds come from one input, only that input's
+    components vote: the components of other inputs sit where their own
+    batch effects put them, and would give a seed the mass of a cluster it
+    does not represent. The barycenter of K copies of one mixture thus starts
+    at that mixture, weights included. A seed whose cell is empty (a
+    zero-weight input component) gets a small share.
     """
+    owners = np.searchsorted(inputs.bounds, chosen, side="right") - 1
+    if np.all(owners == owners[0]):
+        voters = np.arange(inputs.bounds[owners[0]], inputs.bounds[owners[0] + 1])
+    else:
+        voters = np.arange(inputs.mass.size)
     costs = _cost_matrix(
-        inputs.means, inputs.covs, inputs.means[chosen], inputs.covs[chosen]
+        inputs.means[voters],
+        inputs.covs[voters],
+        inputs.means[chosen],
+        inputs.covs[chosen],
     )
     nearest = costs == costs.min(axis=1, keepdims=True)
-    weights = inputs.mass @ (nearest / nearest.sum(axis=1, keepdims=True))
+    weights = inputs.mass[voters] @ (nearest / nearest.sum(axis=1, keepdims=True))
+    total = weights.sum()
+    weights = weights / total if total > 0.0 else np.full(chosen.size, 1.0)
     weights /= weights.sum()
     floor = 1e-3 / chosen.size
     if np.any(weights < floor):
@@ -262,6 +289,10 @@ def _n_mixture_parameters(n_components, n_features, covariance_type):
 #: Folds of the cross-fitting that scores a group unseen in fit: each fold's
 #: samples fit the group's mixture, the others are scored.
 SCORE_FOLDS = 3
+#: EM initialisations (at least) of the mixtures that ``score`` fits on a
+#: fold of a new group: fitted on a third of the samples, one EM run is more
+#: often stuck with two clusters merged, which makes one size look bad.
+SCORE_N_INIT = 3
 
 
 def _progress_bar(done, total, width=30):
@@ -295,14 +326,25 @@ class GMMOTBarycenter(
     weights : array-like of shape (K,), default=None
         Barycentric coefficients :math:`\lambda` of the inputs; uniform if None.
     init : {"kmeans", "random"} or mixture, default="kmeans"
-        Initial barycenter components: "kmeans" seeds them k-means++-style
-        among the pooled input components in Bures distance, "random" draws
-        distinct input components proportionally to their weights. Each seed
-        starts with the weight of its cell: the pooled mass
-        :math:`\lambda_k w_{kj}` of the input components nearest to it, so
-        the barycenter of K copies of one mixture is that mixture. A mixture
+        Initial barycenter components: "kmeans" seeds them k-means++-style in
+        Bures distance, among the components of one input (drawn with
+        probability :math:`\lambda_k`) first and then among all pooled input
+        components, so that inputs sharing one structure through different
+        batch effects start from one input's components, one per cluster;
+        "random" draws distinct pooled input components proportionally to
+        their weights. Each seed starts with the weight of its cell: the
+        mass :math:`\lambda_k w_{kj}` of the input components nearest to it
+        (only those of the seeds' input when all come from one), so the
+        barycenter of K copies of one mixture is that mixture. A mixture
         (fitted ``GaussianMixture`` or ``(means, covariances, weights)``) is
         used as given, weights included.
+    n_init : int, default=1
+        Number of initialisations (each drawn from ``random_state``); the fit
+        with the lowest final objective is kept, as in scikit-learn's
+        ``KMeans`` and ``GaussianMixture``. The fixed point finds local
+        minima; more initialisations cost proportionally more time (not the
+        per-group mixture fits, done once). Ignored, with one run, when
+        ``init`` is a mixture.
     max_iter : int, default=100
         Maximum number of fixed-point iterations.
     tol : float, default=1e-6
@@ -465,6 +507,7 @@ class GMMOTBarycenter(
             GaussianMixture,
             BayesianGaussianMixture,
         ],
+        "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "ot_solver": [StrOptions({"exact", "sinkhorn"})],
@@ -484,6 +527,7 @@ class GMMOTBarycenter(
         *,
         weights=None,
         init="kmeans",
+        n_init=1,
         max_iter=100,
         tol=1e-6,
         ot_solver="exact",
@@ -499,6 +543,7 @@ class GMMOTBarycenter(
         self.n_components = n_components
         self.weights = weights
         self.init = init
+        self.n_init = n_init
         self.max_iter = max_iter
         self.tol = tol
         self.ot_solver = ot_solver
@@ -521,11 +566,12 @@ class GMMOTBarycenter(
             )
         return self.gmm
 
-    def _group_models(self, parts, seeds):
+    def _group_models(self, parts, seeds, min_n_init=1):
         """Fit a clone of the template to each ``(label, samples)`` part.
 
-        Raises a ``ValueError`` naming the group if it has fewer samples than
-        the template has components; reports every fit when ``verbose``.
+        Every clone runs at least ``min_n_init`` EM initialisations. Raises a
+        ``ValueError`` naming the group if it has fewer samples than the
+        template has components; reports every fit when ``verbose``.
         """
         template = self._template()
         k = template.n_components
@@ -540,6 +586,8 @@ class GMMOTBarycenter(
             model = clone(template)
             if model.random_state is None:
                 model.set_params(random_state=int(seed))
+            if model.n_init < min_n_init:
+                model.set_params(n_init=min_n_init)
             models.append((model, part))
         results = Parallel(n_jobs=self.n_jobs, return_as="generator")(
             delayed(_fit_timed)(model, part) for model, part in models
@@ -611,7 +659,11 @@ class GMMOTBarycenter(
             print(line, flush=True)
 
     def _solve(self, mixtures, rng):
-        """Run the fixed point; return every fitted attribute, set nothing."""
+        """Run the fixed point from one start.
+
+        Returns every fitted attribute (sets nothing) and the last relative
+        decrease of the objective.
+        """
         K = len(mixtures)
         if self.weights is None:
             lambdas = np.full(K, 1.0 / K)
@@ -674,14 +726,7 @@ class GMMOTBarycenter(
                 break
         if self.verbose >= 2:
             print(flush=True)
-        if not converged:
-            warnings.warn(
-                f"GMMOTBarycenter did not converge in max_iter={self.max_iter} "
-                f"iterations (last relative decrease {decrease / abs(curve[-2]):.3g}"
-                f" > tol={self.tol:g}); increase max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+        last_decrease = 0.0 if converged else decrease / abs(curve[-2])
         # Smallest eigenvalues lost to round-off (inputs with condition
         # numbers near 1e12) would make covariances_ singular.
         covs = floor_eigenvalues(covs)
@@ -695,7 +740,31 @@ class GMMOTBarycenter(
             "cost_": objective,
             "cost_curve_": np.asarray(curve),
             "plans_": [p.copy() for p in inputs.split(plan)],
-        }
+        }, last_decrease
+
+    def _best_solve(self, mixtures, rng):
+        """Run ``_solve`` from ``n_init`` starts; keep the lowest objective.
+
+        Warns if the kept run did not converge.
+        """
+        n_init = self.n_init if isinstance(self.init, str) else 1
+        best = None
+        for run in range(1, n_init + 1):
+            if self.verbose > 0 and n_init > 1:
+                print(f"[GMMOTBarycenter] initialisation {run}/{n_init}", flush=True)
+            fitted, last_decrease = self._solve(mixtures, rng)
+            if best is None or fitted["cost_"] < best[0]["cost_"]:
+                best = fitted, last_decrease
+        fitted, last_decrease = best
+        if not fitted["converged_"]:
+            warnings.warn(
+                f"GMMOTBarycenter did not converge in max_iter={self.max_iter} "
+                f"iterations (last relative decrease {last_decrease:.3g} > "
+                f"tol={self.tol:g}); increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        return fitted
 
     @_fit_context(prefer_skip_nested_validation=True)
     @atomic_fit
@@ -752,7 +821,7 @@ class GMMOTBarycenter(
                         f"mixtures[0] has {d}."
                     )
             domains = np.arange(len(mixtures))
-            fitted = self._solve(mixtures, rng)
+            fitted = self._best_solve(mixtures, rng)
             if hasattr(self, "feature_names_in_"):  # from an earlier fit on samples
                 del self.feature_names_in_
             self.n_features_in_ = d
@@ -761,7 +830,7 @@ class GMMOTBarycenter(
             mixtures, domains = self._fit_groups(
                 X, sample_domain, np.random.RandomState(groups_seed)
             )
-            fitted = self._solve(mixtures, rng)
+            fitted = self._best_solve(mixtures, rng)
         for name, value in fitted.items():
             setattr(self, name, value)
         self.mixtures_ = mixtures
@@ -917,6 +986,7 @@ class GMMOTBarycenter(
             mixtures = self._group_models(
                 [(label, X[fold]) for fold in folds],
                 self._new_group_seeds([label] * SCORE_FOLDS),
+                min_n_init=SCORE_N_INIT,
             )
             total = np.zeros(X.shape[0])
             for fold, mixture in zip(folds, mixtures, strict=True):
@@ -945,8 +1015,9 @@ class GMMOTBarycenter(
           by the GMM-OT map from the barycenter to the group's mixture (see
           Notes of the class). A group seen in ``fit`` uses its fitted
           mixture; a new group's mixture is cross-fitted on its own samples
-          (each of 3 interleaved folds fits it, the other samples are
-          scored), unless ``unseen_domains="raise"``. This is the criterion
+          (each of 3 interleaved folds fits it, with at least 3 EM
+          initialisations, and the other samples are scored), unless
+          ``unseen_domains="raise"``. This is the criterion
           for choosing ``n_components`` by ``GridSearchCV`` over groups.
 
         Parameters

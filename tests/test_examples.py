@@ -2,6 +2,7 @@
 
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -41,16 +42,15 @@ def test_gallery_layout(script):
     assert "# %%" in text
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
-def test_example_runs(script, tmp_path):
+def _run(script, tmp_path):
+    """Run an example in ``tmp_path`` with figures written there; no display."""
     env = {
         **os.environ,
         "MPLBACKEND": "Agg",
         "SKGMMOT_FIGURE_DIR": str(tmp_path),
         "PYTHONWARNINGS": "default",
     }
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
         env=env,
@@ -59,6 +59,12 @@ def test_example_runs(script, tmp_path):
         timeout=300,
         check=False,
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_example_runs(script, tmp_path):
+    result = _run(script, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Warning" not in result.stderr, result.stderr
     assert result.stdout.strip(), "an example should say what it computed"
@@ -66,3 +72,17 @@ def test_example_runs(script, tmp_path):
         figures = list(tmp_path.glob("*.png"))
         assert figures, f"{script.name} wrote no PNG into SKGMMOT_FIGURE_DIR"
         assert all(figure.stat().st_size > 0 for figure in figures)
+
+
+@pytest.mark.slow
+def test_batch_effects_example_finds_the_clusters(tmp_path):
+    """The gallery's batch-effects example: size 3 by both routes, new batch right."""
+    result = _run(EXAMPLES / "plot_batch_effects.py", tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "chosen n_components: 3 by GridSearchCV after alignment" in out, out
+    assert "3 by BIC after alignment" in out, out
+    raw, aligned = map(
+        float, re.search(r"([\d.]+) on raw samples, ([\d.]+) after", out).groups()
+    )
+    assert aligned >= 0.98 > raw, out
