@@ -128,9 +128,10 @@ fig.savefig(FIGURE_DIR / "plot_gmm_flow_loss.png", dpi=100)
 # %%
 # The last step against the target
 # --------------------------------
-# The flow keeps the source's three components: one moves onto the first
-# target component, and the other two both move onto the second one, sharing
-# its weight. Their outlines (green) cover the target's ellipses.
+# The flow keeps the source's three components: two move onto the two target
+# components and take their weights, and the third, which the target has no
+# room for, ends with weight 0 (the plan sends it nowhere). The outlines of the
+# final mixture (green) cover the target's ellipses.
 print("final weights:", np.round(flow.weights_, 4))
 print("final plan (source components x target components):")
 print(np.round(flow.plan_, 4))

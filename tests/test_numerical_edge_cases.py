@@ -588,17 +588,14 @@ def test_flow_estimator_scale_equivariant(s, method):
     def scaled(mix):
         return (s * mix[0], s**2 * mix[1], mix[2])
 
-    # tol=0: the flow's tol is an absolute level of the loss (not scale-free),
-    # so the steps are bounded by n_steps only.
+    # tol=0: the steps are bounded by n_steps only, so both flows take the
+    # same number (a relative tol would also stop them alike, up to round-off).
     params = {"method": method, "n_steps": 20, "tol": 0.0}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # both may stop at n_steps
         ref = GMMOTFlow(target, **params).fit(source)
         flow = GMMOTFlow(scaled(target), **params).fit(scaled(source))
     tag = f"GMMOTFlow {method} scale {s:.0e}"
-    # The weight step's exact OT duals are computed on costs scaled by a power
-    # of two (POT's simplex has absolute tolerances: unscaled, its duals lost
-    # ~1e-4 relative accuracy at costs ~1e-12, s = 1e-6).
     bound = 1e-9
     assert flow.n_iter_ == ref.n_iter_
     _check(
