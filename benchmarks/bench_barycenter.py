@@ -29,7 +29,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skgmmot import GMMOTBarycenter
 from skgmmot._kernels._linalg import JACOBI_MAX_D, _jacobi_eigh
-from skgmmot.datasets import make_gmm_family
+from skgmmot.datasets import make_batch_effect_samples, make_gmm_family
 
 SECTIONS = ("pot", "ott", "first-fit", "eigh", "defaults")
 
@@ -56,7 +56,6 @@ FIRST_FIT_TARGET = 1.5
 
 #: Section 5: what the default learn_weights=True costs, and n_init.
 DEFAULTS_GROUPS, DEFAULTS_PER_GROUP = 4, 300
-DEFAULTS_CENTERS = ((0.0, 0.0), (4.0, 0.0), (2.0, 3.0))
 
 #: Section 4.
 EIGH_DIMS = (2, 3, 4, 5, 6, 7, 8, 10)
@@ -301,7 +300,7 @@ import time
 t = time.perf_counter()
 import numpy as np
 from skgmmot import GMMOTBarycenter
-from skgmmot.datasets import make_gmm_family
+from skgmmot.datasets import make_batch_effect_samples, make_gmm_family
 ridges = np.array({OTT_RIDGES!r})
 inputs = make_gmm_family(
     3, n_components={list(OTT_SIZES)!r}, n_features=2, style="ott", centers=ridges,
@@ -449,24 +448,11 @@ def bench_eigh(quick):
 # ---------------------------------------------------------------- defaults
 
 
-def batch_effect_samples(seed=0):
-    """Issue 12's scenario: 3 clusters (sd 0.5), one affine effect per group."""
-    rng = np.random.RandomState(seed)
-    centers = np.asarray(DEFAULTS_CENTERS)
-    X, groups = [], []
-    for g in range(DEFAULTS_GROUPS):
-        A = np.eye(2) + 0.3 * rng.randn(2, 2)
-        b = 3.0 * rng.randn(2)
-        labels = rng.randint(3, size=DEFAULTS_PER_GROUP)
-        Z = centers[labels] + 0.5 * rng.randn(DEFAULTS_PER_GROUP, 2)
-        X.append(Z @ A.T + b)
-        groups.append(np.full(DEFAULTS_PER_GROUP, g))
-    return np.vstack(X), np.concatenate(groups)
-
-
 def bench_defaults(quick):
     progress("defaults: learn_weights=True and n_init")
-    X, groups = batch_effect_samples()
+    X, groups, _ = make_batch_effect_samples(
+        DEFAULTS_GROUPS, DEFAULTS_PER_GROUP, random_state=0
+    )
     fitted = quiet_fit(GMMOTBarycenter(random_state=0), None, X=X, groups=groups)
     batches = fitted.mixtures_
     pot_inputs, _ = pot_problem()

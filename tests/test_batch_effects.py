@@ -21,10 +21,11 @@ from sklearn.pipeline import Pipeline
 from skgmmot import GMMOTBarycenter
 from skgmmot._alignment import carried_mixture, group_plan, mixture_log_likelihood
 from skgmmot._base import fitted_gaussian_mixture
+from skgmmot.datasets import BATCH_EFFECT_CENTERS, make_batch_effect_samples
 from skgmmot.ot import gmm_ot_loss
 from tests.conftest import make_gmm
 
-CENTERS = np.array([[0.0, 0.0], [4.0, 0.0], [2.0, 3.0]])
+CENTERS = np.array(BATCH_EFFECT_CENTERS)
 
 
 def batches(seed, n_groups=4, n=300, proportions=None, scale_a=0.3, scale_b=3.0):
@@ -32,17 +33,14 @@ def batches(seed, n_groups=4, n=300, proportions=None, scale_a=0.3, scale_b=3.0)
 
     Returns samples, group labels and the true cluster of every sample.
     """
-    rng = np.random.RandomState(seed)
-    X, groups, clusters = [], [], []
-    for g in range(n_groups):
-        A = np.eye(2) + scale_a * rng.randn(2, 2)
-        b = scale_b * rng.randn(2)
-        labels = rng.choice(3, size=n, p=proportions)
-        Z = CENTERS[labels] + 0.5 * rng.randn(n, 2)
-        X.append(Z @ A.T + b)
-        groups.append(np.full(n, g))
-        clusters.append(labels)
-    return np.vstack(X), np.concatenate(groups), np.concatenate(clusters)
+    return make_batch_effect_samples(
+        n_groups,
+        n,
+        proportions=proportions,
+        effect_scale=scale_a,
+        shift_scale=scale_b,
+        random_state=seed,
+    )
 
 
 def _quiet(fn, *args, **kwargs):

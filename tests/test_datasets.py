@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from skgmmot._validation import check_mixture
-from skgmmot.datasets import make_gmm_family, make_random_gmm
+from skgmmot.datasets import (
+    make_batch_effect_samples,
+    make_gmm_family,
+    make_random_gmm,
+)
 
 STYLES = ["default", "pot", "ott"]
 
@@ -218,3 +222,67 @@ def test_inputs_not_modified():
     np.testing.assert_array_equal(center, [1.0, 2.0])
     np.testing.assert_array_equal(centers, [[0.0, 0.0], [5.0, 5.0]])
     assert spreads == [1.0, 2.0] and sizes == [2, 3]
+
+
+# ------------------------------------------------- make_batch_effect_samples
+
+
+def test_batch_effect_samples_shapes_labels_and_determinism():
+    X, groups, clusters = make_batch_effect_samples(5, 40, random_state=3)
+    assert X.shape == (200, 2) and X.dtype == np.float64
+    np.testing.assert_array_equal(groups, np.repeat(np.arange(5), 40))
+    assert set(np.unique(clusters)) <= {0, 1, 2}
+    again = make_batch_effect_samples(5, 40, random_state=3)
+    for a, b in zip((X, groups, clusters), again, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_batch_effect_samples_are_affine_images_of_the_clusters():
+    # Without noise every group is exactly A_g c + b_g on its cluster labels:
+    # three distinct points per group, related to the centres by one affine map.
+    centers = np.array([[0.0, 0.0], [4.0, 0.0], [2.0, 3.0]])
+    X, groups, clusters = make_batch_effect_samples(
+        3, 60, centers=centers, cluster_std=0.0, random_state=0
+    )
+    for g in range(3):
+        rows = groups == g
+        Z = centers[clusters[rows]]
+        lifted = np.hstack([Z, np.ones((Z.shape[0], 1))])
+        coef, *_ = np.linalg.lstsq(lifted, X[rows], rcond=None)
+        np.testing.assert_allclose(lifted @ coef, X[rows], atol=1e-12)
+        assert not np.allclose(coef[:2], np.eye(2))  # a real batch effect
+
+
+def test_batch_effect_samples_without_effects_are_the_clusters():
+    X, _, clusters = make_batch_effect_samples(
+        2, 500, effect_scale=0.0, shift_scale=0.0, random_state=1
+    )
+    centers = np.array([[0.0, 0.0], [4.0, 0.0], [2.0, 3.0]])
+    for c in range(3):
+        np.testing.assert_allclose(X[clusters == c].mean(axis=0), centers[c], atol=0.1)
+        np.testing.assert_allclose(X[clusters == c].std(axis=0), 0.5, atol=0.06)
+
+
+def test_batch_effect_samples_follow_proportions():
+    _, _, clusters = make_batch_effect_samples(
+        2, 5000, proportions=[0.6, 0.3, 0.1], random_state=2
+    )
+    np.testing.assert_allclose(
+        np.bincount(clusters) / clusters.size, [0.6, 0.3, 0.1], atol=0.02
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"proportions": [0.5, 0.5]}, "proportions must be 3"),
+        ({"proportions": [0.5, 0.6, -0.1]}, "proportions must be 3"),
+        ({"centers": np.zeros((0, 2))}, "centers must be"),
+        ({"cluster_std": -1.0}, "cluster_std"),
+        ({"effect_scale": np.nan}, "effect_scale"),
+        ({"n_groups": 0}, "n_groups"),
+    ],
+)
+def test_batch_effect_samples_reject_bad_parameters(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_batch_effect_samples(**kwargs)
