@@ -16,6 +16,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numba
 import numpy as np
@@ -25,6 +26,26 @@ SLOW_SECONDS = 2.0
 #: Fast calls are repeated until they add up to this (at most MAX_RUNS runs).
 MIN_TOTAL_SECONDS = 0.5
 MAX_RUNS = 50
+
+#: --busy: CPU-bound background processes (at nice 15) while the busy passes
+#: run, and a BLAS matrix product of this size before every timed call (its
+#: worker threads then spin on the cores for about 0.1 s, as in a user's
+#: process that calls NumPy or scikit-learn between skgmmot calls).
+BUSY_PROCESSES = 2
+BUSY_BLAS_SIZE = 400
+#: The passes of --busy, in order: (name, background load, numba threads).
+PASSES = (("idle", False, None), ("busy", True, None), ("busy, 1 thread", True, 1))
+#: Target of --busy: busy time / busy one-thread time at most this.
+BUSY_TARGET = 1.5
+
+
+class _Pass:
+    """The pass being run, and every labelled timing of every pass."""
+
+    name = "idle"
+    section = None
+    blas = None  # the matrix multiplied before every timed call when busy
+    recorded: ClassVar[list] = []  # (pass, section, label, median seconds)
 
 
 @dataclass
@@ -45,18 +66,23 @@ class Timing:
 
 
 def timed(fn):
+    if _Pass.blas is not None:
+        _Pass.blas @ _Pass.blas  # not timed: what a user's process does in between
     start = time.perf_counter()
     out = fn()
     return time.perf_counter() - start, out
 
 
-def measure(fn, *, runs_fast, runs_slow, warmup, min_total=MIN_TOTAL_SECONDS):
+def measure(
+    fn, *, runs_fast, runs_slow, warmup, min_total=MIN_TOTAL_SECONDS, label=None
+):
     """Time ``fn``: optional untimed-in-median warm-up, then median of runs.
 
     The number of runs is ``runs_fast`` if the first timed run takes less than
     ``SLOW_SECONDS``, else ``runs_slow``; fast calls are repeated until they add
     up to ``min_total`` seconds (at most ``MAX_RUNS`` runs). Returns the timing
-    and the output of the first timed run.
+    and the output of the first timed run. A ``label`` ("skgmmot: what" or
+    "POT: what") puts the median in the --busy summary.
     """
     first = timed(fn)[0] if warmup else None
     elapsed, out = timed(fn)
@@ -64,7 +90,10 @@ def measure(fn, *, runs_fast, runs_slow, warmup, min_total=MIN_TOTAL_SECONDS):
     wanted = runs_fast if elapsed < SLOW_SECONDS else runs_slow
     while len(times) < wanted or (sum(times) < min_total and len(times) < MAX_RUNS):
         times.append(timed(fn)[0])
-    return Timing(times, first), out
+    timing = Timing(times, first)
+    if label is not None:
+        _Pass.recorded.append((_Pass.name, _Pass.section, label, timing.median))
+    return timing, out
 
 
 class Quiet:
@@ -245,6 +274,14 @@ def run_script(title, description, benches, env, argv=None, *, quick_help, befor
         help=f"run only this section (repeatable): {', '.join(benches)}",
     )
     parser.add_argument("--json", metavar="PATH", help="also save results as JSON")
+    parser.add_argument(
+        "--busy",
+        action="store_true",
+        help=f"run the sections three times: idle, busy ({BUSY_PROCESSES} "
+        f"CPU-bound processes at nice 15, a {BUSY_BLAS_SIZE}x{BUSY_BLAS_SIZE} "
+        "BLAS product before every timed call) and busy with numba on one "
+        "thread; then compare the labelled timings side by side",
+    )
     args = parser.parse_args(argv)
     sections = args.only or list(benches)
     print(f"## {title}\n")
@@ -256,9 +293,17 @@ def run_script(title, description, benches, env, argv=None, *, quick_help, befor
     if before is not None:
         before()
     results = {"environment": env, "quick": args.quick}
-    for name, bench in benches.items():
-        if name in sections:
-            results[name] = bench(args.quick)
+    for pass_name, busy, threads in PASSES if args.busy else PASSES[:1]:
+        if args.busy:
+            print(f"\n## Pass: {pass_name}")
+        with _pass(pass_name, busy, threads):
+            for name, bench in benches.items():
+                if name in sections:
+                    _Pass.section = name
+                    key = name if pass_name == "idle" else f"{name} [{pass_name}]"
+                    results[key] = bench(args.quick)
+    if args.busy:
+        results["busy_summary"] = _busy_summary()
     results["total_seconds"] = time.perf_counter() - start
     results["numba_threading_layer"] = threading_layer()
     results["load_average_1min_at_end"] = load_average()
@@ -269,6 +314,100 @@ def run_script(title, description, benches, env, argv=None, *, quick_help, befor
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2, default=float)
         progress(f"results saved to {args.json}")
+
+
+@contextlib.contextmanager
+def _pass(name, busy, threads):
+    """Run a pass: background load and BLAS calls if ``busy``, numba threads."""
+    _Pass.name = name
+    workers = []
+    previous_threads = numba.get_num_threads()
+    try:
+        if busy:
+            for _ in range(BUSY_PROCESSES):
+                workers.append(
+                    subprocess.Popen(
+                        [sys.executable, "-c", "while True: pass"],
+                        preexec_fn=lambda: os.nice(15),
+                    )
+                )
+            rng = np.random.RandomState(0)
+            _Pass.blas = rng.standard_normal((BUSY_BLAS_SIZE, BUSY_BLAS_SIZE))
+        if threads is not None:
+            numba.set_num_threads(threads)
+        yield
+    finally:
+        numba.set_num_threads(previous_threads)
+        _Pass.blas = None
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+
+
+def _busy_summary():
+    """Print every labelled timing of the three passes side by side."""
+    medians = {}
+    order = []
+    for pass_name, section, label, median in _Pass.recorded:
+        key = (section, label)
+        if key not in medians:
+            medians[key] = {}
+            order.append(key)
+        medians[key][pass_name] = median
+    rows, summary = [], []
+    for section, label in order:
+        m = medians[(section, label)]
+        idle, busy, one = (m.get(name) for name, _, _ in PASSES)
+        lib, _, what = label.partition(": ")
+        row = {
+            "section": section,
+            "label": label,
+            "idle": idle,
+            "busy": busy,
+            "busy_one_thread": one,
+        }
+        cells = [section, label, fmt_time(idle), fmt_time(busy), fmt_time(one)]
+        if lib == "skgmmot" and busy is not None and one is not None:
+            row["busy_over_one_thread"] = busy / one
+            row["pass"] = busy / one <= BUSY_TARGET
+            cells += [fmt_ratio(busy / one), verdict(row["pass"])]
+        else:
+            cells += ["", ""]
+        pot = medians.get((section, f"POT: {what}"))
+        if lib == "skgmmot" and pot and idle and busy and "idle" in pot:
+            row["pot_ratio_idle"] = pot["idle"] / idle
+            row["pot_ratio_busy"] = pot["busy"] / busy
+            row["ratio_pass"] = row["pot_ratio_busy"] >= 0.5 * row["pot_ratio_idle"]
+            cells += [
+                fmt_ratio(row["pot_ratio_idle"]),
+                fmt_ratio(row["pot_ratio_busy"]),
+                verdict(row["ratio_pass"]),
+            ]
+        else:
+            cells += ["", "", ""]
+        rows.append(cells)
+        summary.append(row)
+    headers = [
+        "section",
+        "timing",
+        "idle",
+        "busy",
+        "busy, numba 1 thread",
+        "busy / 1 thread",
+        f"<= {BUSY_TARGET}x",
+        "POT / skgmmot idle",
+        "POT / skgmmot busy",
+        ">= half idle",
+    ]
+    notes = [
+        f"busy: {BUSY_PROCESSES} CPU-bound processes at nice 15 and a "
+        f"{BUSY_BLAS_SIZE}x{BUSY_BLAS_SIZE} NumPy matrix product (OpenBLAS, "
+        "its own threads) before every timed call, in this process.",
+        "Targets (issue 13): busy skgmmot within 1.5x of its one-thread time "
+        "under the same load; busy ratio vs POT at least half the idle one.",
+    ]
+    print_section("Idle and busy side by side", markdown_table(headers, rows), notes)
+    return summary
 
 
 def environment():

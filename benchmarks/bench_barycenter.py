@@ -150,11 +150,21 @@ def pot_case(inputs, init, projection, quick):
         POT_BARY_K, init=init, max_iter=POT_ITER, tol=0.0, projection=projection
     )
     runs = 1 if quick else 3
+    what = f"fixed point ({projection})"
     pot_timing, (pot_means, pot_covs) = measure(
-        Quiet()(run_pot), runs_fast=runs, runs_slow=runs, warmup=False, min_total=0.0
+        Quiet()(run_pot),
+        runs_fast=runs,
+        runs_slow=runs,
+        warmup=False,
+        min_total=0.0,
+        label=f"POT: {what}",
     )
     sk_timing, fitted = measure(
-        lambda: quiet_fit(estimator, inputs), runs_fast=7, runs_slow=5, warmup=True
+        lambda: quiet_fit(estimator, inputs),
+        runs_fast=7,
+        runs_slow=5,
+        warmup=True,
+        label=f"skgmmot: {what}",
     )
     pot_obj = objective(pot_means, pot_covs, init[2], inputs, lambdas)
     sk_obj = objective(fitted.means_, fitted.covariances_, init[2], inputs, lambdas)

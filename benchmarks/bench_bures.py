@@ -90,15 +90,21 @@ def sample_gmm(rng, means, covs, weights, n):
 # ------------------------------------------------------------------------- timing
 
 
-def measure_skgmmot(fn, runs_fast=5, runs_slow=3):
-    return measure(fn, runs_fast=runs_fast, runs_slow=runs_slow, warmup=True)
+def measure_skgmmot(fn, runs_fast=5, runs_slow=3, what=None):
+    label = None if what is None else f"skgmmot: {what}"
+    return measure(
+        fn, runs_fast=runs_fast, runs_slow=runs_slow, warmup=True, label=label
+    )
 
 
-def measure_pot(fn, quick):
+def measure_pot(fn, quick, what=None):
     """POT has nothing to compile: its first full-size run counts in the median."""
+    label = None if what is None else f"POT: {what}"
     if quick:
-        return measure(fn, runs_fast=1, runs_slow=1, warmup=False, min_total=0.0)
-    return measure(fn, runs_fast=5, runs_slow=3, warmup=False)
+        return measure(
+            fn, runs_fast=1, runs_slow=1, warmup=False, min_total=0.0, label=label
+        )
+    return measure(fn, runs_fast=5, runs_slow=3, warmup=False, label=label)
 
 
 def warm_up_pot():
@@ -123,10 +129,13 @@ def bures_case(k, d, target, quick):
     m_t, C_t = random_gaussians(rng, k, d)
     args = (m_s, m_t, C_s, C_t)
     sk_runs = BURES_SK_RUNS_QUICK if quick else BURES_SK_RUNS
+    what = f"dist_bures_squared k={k} d={d}"
     sk, sk_out = measure_skgmmot(
-        lambda: skgmmot.dist_bures_squared(*args), sk_runs, sk_runs
+        lambda: skgmmot.dist_bures_squared(*args), sk_runs, sk_runs, what=what
     )
-    pot, pot_out = measure_pot(Quiet()(lambda: ot.gmm.dist_bures_squared(*args)), quick)
+    pot, pot_out = measure_pot(
+        Quiet()(lambda: ot.gmm.dist_bures_squared(*args)), quick, what=what
+    )
     ratio = pot.median / sk.median
     return {
         "k": k,
@@ -541,8 +550,9 @@ def bench_others(quick):
     for case in other_cases():
         progress(f"{case.name} ({case.size})")
         quiet = Quiet()
-        sk, sk_out = measure_skgmmot(quiet(case.sk))
-        pot, pot_out = measure_pot(quiet(case.pot), quick)
+        what = f"{case.name} {case.size}"
+        sk, sk_out = measure_skgmmot(quiet(case.sk), what=what)
+        pot, pot_out = measure_pot(quiet(case.pot), quick, what=what)
         ratio = pot.median / sk.median
         agreement = case.compare(sk_out, pot_out)
         not_converged = quiet.printed("not converge")

@@ -137,7 +137,11 @@ def bench_pot_torch(quick):
     initial = mw2(source, target)
     progress("pot-torch: skgmmot GMMOTFlow.fit (warm-up, then timed runs)")
     sk_timing, flow = measure(
-        lambda: fit_skgmmot(source, target), runs_fast=9, runs_slow=5, warmup=True
+        lambda: fit_skgmmot(source, target),
+        runs_fast=9,
+        runs_slow=5,
+        warmup=True,
+        label="skgmmot: GMM flow example",
     )
     sk_loss = mw2((flow.means_, flow.covariances_, flow.weights_), target)
     headers = [
@@ -191,6 +195,7 @@ def bench_pot_torch(quick):
         runs_slow=runs,
         warmup=True,
         min_total=0.0,
+        label="POT: GMM flow example",
     )
     pot_loss = mw2(pot_final, target)
     ratio = pot_timing.median / sk_timing.median

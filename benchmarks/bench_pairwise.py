@@ -151,8 +151,13 @@ def bench_pot(quick):
     mixtures = family(n)
     pairwise_gmm_ot_distances(family(5))  # compiled before timing
     progress(f"pot: POT loop over the {n_pairs(n)} pairs of {n} mixtures")
+    what = f"pairwise distances of {n} mixtures"
     pot, D_pot = measure(
-        lambda: pot_loop(mixtures), runs_fast=3, runs_slow=3, warmup=True
+        lambda: pot_loop(mixtures),
+        runs_fast=3,
+        runs_slow=3,
+        warmup=True,
+        label=f"POT: {what}",
     )
     progress("pot: skgmmot serial on the same mixtures")
     ours, D_ours = measure(
@@ -160,6 +165,7 @@ def bench_pot(quick):
         runs_fast=5,
         runs_slow=3,
         warmup=True,
+        label=f"skgmmot: {what}",
     )
     off = ~np.eye(n, dtype=bool)
     diff = max_rel_diff(D_ours[off], D_pot[off])

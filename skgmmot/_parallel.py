@@ -10,6 +10,8 @@ a pool of numba threads and oversubscribe the machine. joblib is imported only
 when a function here is called.
 """
 
+from skgmmot._kernels._threads import on_one_thread
+
 __all__ = ["effective_n_jobs", "run_chunks"]
 
 
@@ -46,22 +48,6 @@ def effective_n_jobs(n_jobs=None):
     import joblib
 
     return max(1, int(joblib.effective_n_jobs(n_jobs)))
-
-
-def _single_threaded(func, args):
-    """Call ``func(*args)`` with numba's kernels on this thread only.
-
-    ``numba.set_num_threads`` is thread-local, so this is safe in the threads
-    of joblib's threading backend as well as in worker processes.
-    """
-    import numba
-
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        return func(*args)
-    finally:
-        numba.set_num_threads(previous)
 
 
 def run_chunks(func, chunks, *, n_jobs=None, prefer=None):
@@ -115,5 +101,5 @@ def run_chunks(func, chunks, *, n_jobs=None, prefer=None):
 
     # One task per chunk: the chunks are already sized for the workers.
     return Parallel(n_jobs=n_jobs, prefer=prefer, batch_size=1)(
-        delayed(_single_threaded)(func, chunk) for chunk in chunks
+        delayed(on_one_thread)(func, chunk) for chunk in chunks
     )
