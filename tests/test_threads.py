@@ -46,6 +46,7 @@ def two_threads(monkeypatch):
     previous = numba.get_num_threads()
     numba.set_num_threads(2)
     monkeypatch.setattr(threads, "_RECORDS", {})
+    monkeypatch.setattr(threads._Window, "until", 0.0)
     yield
     numba.set_num_threads(previous)
 
@@ -134,3 +135,35 @@ def test_real_kernel_results_do_not_depend_on_the_choice(rng):
         np.testing.assert_array_equal(
             dist_bures_squared(means, means[::-1], covs, covs[::-1]), first
         )
+
+
+def test_the_window_holds_for_every_kernel():
+    # A fixed-point iteration calls several kernels: once one of them finds
+    # the cores taken, the others run on one thread without losing a slice.
+    losing = StandIn(1e-3, 5e-3)
+    other = StandIn(1e-3, 0.5e-3)
+    for _ in range(3):
+        threads.run(other, WORK, 0)  # measured, then on all threads
+    assert other.calls[-1] == 2
+    for _ in range(3):
+        threads.run(losing, WORK, 0)  # loses on its first call on all threads
+    other.calls.clear()
+    for _ in range(5):
+        threads.run(other, WORK, 0)
+    assert other.calls == [1] * 5
+
+
+def test_a_mild_loss_keeps_only_its_own_class_on_one_thread():
+    # Uneven rows can make one kernel lose a little on all threads; that is
+    # no sign that the cores are taken, so other kernels keep all threads.
+    mild = StandIn(1e-3, 1.6e-3)
+    other = StandIn(1e-3, 0.5e-3)
+    for _ in range(3):
+        threads.run(other, WORK, 0)
+    for _ in range(5):
+        threads.run(mild, WORK, 0)
+    assert mild.calls[-2:] == [1, 1]
+    other.calls.clear()
+    for _ in range(5):
+        threads.run(other, WORK, 0)
+    assert other.calls == [2] * 5

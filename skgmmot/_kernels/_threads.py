@@ -16,9 +16,13 @@ machine of issue 13, whatever the threading layer. So:
   two in work) the best of the latest one-thread times per unit of work is
   kept; when a call on all threads is ``SLOWER_BY`` times slower than that,
   calls of its class run on one thread for ``SERIAL_WINDOW_SECONDS``, then
-  try all threads again. The first two calls of a class run on one thread
-  (the second is timed), and one call every ``SERIAL_PROBE_SECONDS``
-  re-measures the one-thread speed.
+  try all threads again. When it is ``CONTENDED_BY`` times slower, a core is
+  clearly taken (a lost time slice costs ten times a small call, uneven rows
+  far less), and all timed calls of every kernel run on one thread for that
+  long: a fixed-point iteration calls several kernels, and each would
+  otherwise lose a time slice to find out. The first two calls of a class
+  run on one thread (the second is timed), and one call every
+  ``SERIAL_PROBE_SECONDS`` re-measures the one-thread speed.
 
 Results never depend on this choice: the kernels only parallelise loops over
 independent rows (``tests/test_determinism.py``).
@@ -35,7 +39,7 @@ SERIAL_BELOW_FLOPS = 2e5
 #: At or above this many estimated flops a call always runs on all threads
 #: (about 20 ms on one thread for a d = 2 Bures cost matrix).
 ALWAYS_PARALLEL_FLOPS = 5e8
-#: How long calls of a class stay on one thread after all threads lost to one.
+#: How long timed calls stay on one thread after all threads lost to one.
 SERIAL_WINDOW_SECONDS = 0.25
 #: Calls of a class that runs on all threads still run on one thread this
 #: often, to keep the one-thread speed they are compared with current.
@@ -47,6 +51,8 @@ SERIAL_SAMPLES = 3
 #: unit of work (waking sleeping workers costs tens of microseconds; a worker
 #: waiting for a core costs milliseconds).
 SLOWER_BY = 1.2
+#: ... and the cores are taken when it is this much slower.
+CONTENDED_BY = 3.0
 
 
 class _Record:
@@ -54,7 +60,7 @@ class _Record:
 
     ``serial_rates``: the latest seconds per unit of work on one thread;
     ``parallel_rate``: the latest on all threads; ``serial_until``: end of
-    the current one-thread window; ``next_probe``: when to re-measure the
+    the class's one-thread window; ``next_probe``: when to re-measure the
     one-thread speed.
     """
 
@@ -65,6 +71,12 @@ class _Record:
         self.parallel_rate = 0.0
         self.serial_until = 0.0
         self.next_probe = 0.0
+
+
+class _Window:
+    """End (``time.perf_counter``) of the one-thread window of every kernel."""
+
+    until = 0.0
 
 
 _RECORDS = {}
@@ -119,11 +131,8 @@ def run(kernel, work, *args):
         return on_one_thread(kernel, args)
     compiled = _n_signatures(kernel)
     start = time.perf_counter()
-    if (
-        not record.serial_rates
-        or start < record.serial_until
-        or start >= record.next_probe
-    ):
+    window = max(_Window.until, record.serial_until)
+    if not record.serial_rates or start < window or start >= record.next_probe:
         out = on_one_thread(kernel, args)
         end = time.perf_counter()
         if _n_signatures(kernel) == compiled:  # a compiling call is no timing
@@ -141,6 +150,9 @@ def run(kernel, work, *args):
 
 def _judge(record, now):
     """Open a one-thread window if all threads lost to one at the last timings."""
-    if record.parallel_rate > SLOWER_BY * min(record.serial_rates):
+    slowdown = record.parallel_rate / min(record.serial_rates)
+    if slowdown > SLOWER_BY:
         record.serial_until = now + SERIAL_WINDOW_SECONDS
         record.parallel_rate = 0.0  # judged; the next call on all threads re-times
+    if slowdown > CONTENDED_BY:
+        _Window.until = now + SERIAL_WINDOW_SECONDS
