@@ -29,6 +29,13 @@ CHUNKS_PER_WORKER = 4
 #: Fixed cost of one pair (one solver call) in units of component pairs, used
 #: only to balance the chunks.
 PAIR_OVERHEAD = 100.0
+#: Serial seconds per unit of that work (component pairs, times
+#: ``max(1, d**3 / 10)`` for a Bures cost in d dimensions): about 85 ns at
+#: d = 2 on the 2-core machine of issue 13.
+SECONDS_PER_UNIT = 85e-9
+#: Estimated serial time below which ``n_jobs`` is not used: starting joblib
+#: workers took 2.5-3 s on 51 mixtures (0.03 s serially).
+PARALLEL_ABOVE_SECONDS = 1.0
 
 
 def _check_mixture_list(mixtures, name):
@@ -189,7 +196,9 @@ def pairwise_gmm_ot_distances(mixtures, Y=None, *, squared=False, n_jobs=None):
         Number of joblib workers. None means 1 unless in a
         :func:`joblib.parallel_config` context; -1 means all processors.
         ``with joblib.parallel_config(backend="dask"):`` runs the chunks on
-        the Dask cluster of the current ``dask.distributed.Client``.
+        the Dask cluster of the current ``dask.distributed.Client``. Calls
+        estimated to take under a second serially run on this thread
+        whatever ``n_jobs`` says: starting workers takes longer.
 
     Returns
     -------
@@ -281,6 +290,12 @@ def pairwise_gmm_ot_distances(mixtures, Y=None, *, squared=False, n_jobs=None):
     else:
         work = PAIR_OVERHEAD * m + k_rows * k_cols.sum()
         work = np.broadcast_to(work, (n,))
+    per_entry = max(1.0, d**3 / 10.0)
+    entries = k_rows * (later if symmetric else k_cols.sum())
+    pairs = n * (n - 1) / 2 if symmetric else n * m
+    seconds = SECONDS_PER_UNIT * (PAIR_OVERHEAD * pairs + per_entry * entries.sum())
+    if seconds < PARALLEL_ABOVE_SECONDS:
+        n_jobs = 1  # workers would take longer to start than the work
     n_workers = effective_n_jobs(n_jobs)
     n_chunks = 1 if n_workers == 1 else CHUNKS_PER_WORKER * n_workers
     bounds = _row_chunks(np.asarray(work, dtype=np.float64), n_chunks)

@@ -9,7 +9,12 @@ import joblib
 import numpy as np
 import pytest
 
-from skgmmot import GMMOTBarycenter, _barycenter, pairwise_gmm_ot_distances
+from skgmmot import (
+    GMMOTBarycenter,
+    _barycenter,
+    _pairwise,
+    pairwise_gmm_ot_distances,
+)
 from skgmmot.datasets import make_gmm_family
 
 distributed = pytest.importorskip("distributed")
@@ -32,7 +37,8 @@ def client():
         yield dask_client
 
 
-def test_pairwise_distances_on_dask_equal_serial(client):
+def test_pairwise_distances_on_dask_equal_serial(client, monkeypatch):
+    monkeypatch.setattr(_pairwise, "PARALLEL_ABOVE_SECONDS", 0.0)  # small work too
     X = make_gmm_family(
         30, n_components=[1 + i % 5 for i in range(30)], n_features=3, random_state=0
     )

@@ -120,6 +120,7 @@ def test_threads_and_tiles_give_identical_results(rng, monkeypatch, symmetric):
     X = _family(rng, 11, 3, max_k=4)
     Y = None if symmetric else _family(rng, 5, 3)
     serial = pairwise_gmm_ot_distances(X, Y)
+    monkeypatch.setattr(_pairwise, "PARALLEL_ABOVE_SECONDS", 0.0)  # use workers
     with joblib.parallel_config(backend="threading"):
         threaded = pairwise_gmm_ot_distances(X, Y, n_jobs=2)
     np.testing.assert_array_equal(threaded, serial)
@@ -133,7 +134,8 @@ def test_threads_and_tiles_give_identical_results(rng, monkeypatch, symmetric):
 
 
 @pytest.mark.slow
-def test_process_workers_give_identical_results(rng):
+def test_process_workers_give_identical_results(rng, monkeypatch):
+    monkeypatch.setattr(_pairwise, "PARALLEL_ABOVE_SECONDS", 0.0)  # use workers
     X = _family(rng, 40, 2, max_k=6)
     Y = _family(rng, 7, 2)
     np.testing.assert_array_equal(
@@ -142,6 +144,39 @@ def test_process_workers_give_identical_results(rng):
     np.testing.assert_array_equal(
         pairwise_gmm_ot_distances(X, Y, n_jobs=2), pairwise_gmm_ot_distances(X, Y)
     )
+
+
+def test_small_work_skips_the_workers(rng, monkeypatch):
+    # 51 mixtures took 0.03 s serially and 2.5-3 s with n_jobs=2 (process
+    # start-up): below PARALLEL_ABOVE_SECONDS no joblib worker is started.
+    X = _family(rng, 51, 2, max_k=10)
+    serial = pairwise_gmm_ot_distances(X)
+
+    def no_workers(*args, **kwargs):
+        raise AssertionError("joblib.Parallel was called")
+
+    monkeypatch.setattr(joblib, "Parallel", no_workers)
+    np.testing.assert_array_equal(pairwise_gmm_ot_distances(X, n_jobs=2), serial)
+    np.testing.assert_array_equal(pairwise_gmm_ot_distances(X, n_jobs=-1), serial)
+
+
+def test_large_work_uses_the_workers(rng, monkeypatch):
+    X = _family(rng, 12, 2, max_k=3)
+    serial = pairwise_gmm_ot_distances(X)
+    # The estimate of a 12-mixture call is far below a second: pretend the
+    # unit of work is slow, so that the same call counts as large.
+    monkeypatch.setattr(_pairwise, "SECONDS_PER_UNIT", 1.0)
+    calls = []
+    real = joblib.Parallel
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("n_jobs"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(joblib, "Parallel", counting)
+    with joblib.parallel_config(backend="threading"):
+        np.testing.assert_array_equal(pairwise_gmm_ot_distances(X, n_jobs=2), serial)
+    assert calls == [2]
 
 
 def test_tiles_cover_every_mixture_within_the_limit():
