@@ -274,6 +274,20 @@ def _fit_timed(model, part):
     return model, time.perf_counter() - start
 
 
+def _group_fit_seconds(models):
+    """Rough serial time of fitting every ``(GaussianMixture, samples)`` pair.
+
+    One EM iteration costs about ``n k d (d + 1)`` flops (the log-densities of
+    every sample under every component); a fit runs up to ``max_iter`` of
+    them per initialisation, at about a flop per nanosecond.
+    """
+    total = 0.0
+    for model, part in models:
+        n, d = part.shape
+        total += n * model.n_components * d * (d + 1) * model.max_iter * model.n_init
+    return total * 1e-9
+
+
 def _n_mixture_parameters(n_components, n_features, covariance_type):
     """Free parameters of a Gaussian mixture, as ``GaussianMixture`` counts them."""
     d = n_features
@@ -289,6 +303,10 @@ def _n_mixture_parameters(n_components, n_features, covariance_type):
 #: Folds of the cross-fitting that scores a group unseen in fit: each fold's
 #: samples fit the group's mixture, the others are scored.
 SCORE_FOLDS = 3
+#: Estimated serial seconds of the per-group mixture fits below which
+#: ``n_jobs`` is not used for them: starting joblib's worker processes takes
+#: seconds.
+PARALLEL_GROUP_FITS_ABOVE = 1.0
 #: EM initialisations (at least) of the mixtures that ``score`` fits on a
 #: fold of a new group: fitted on a third of the samples, one EM run is more
 #: often stuck with two clusters merged, which makes one size look bad.
@@ -589,7 +607,10 @@ class GMMOTBarycenter(
             if model.n_init < min_n_init:
                 model.set_params(n_init=min_n_init)
             models.append((model, part))
-        results = Parallel(n_jobs=self.n_jobs, return_as="generator")(
+        n_jobs = self.n_jobs
+        if _group_fit_seconds(models) < PARALLEL_GROUP_FITS_ABOVE:
+            n_jobs = 1  # workers would take longer to start than the fits
+        results = Parallel(n_jobs=n_jobs, return_as="generator")(
             delayed(_fit_timed)(model, part) for model, part in models
         )
         mixtures = []

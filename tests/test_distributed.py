@@ -66,7 +66,8 @@ def test_barycenter_on_dask_equals_serial(client, monkeypatch):
     X = rng.randn(groups.size, 2) + 4.0 * groups[:, None]
     params = {"n_components": 3, "random_state": 0}
     serial = GMMOTBarycenter(**params).fit(X, sample_domain=groups)
-    # Also send the plans of every iteration to the workers.
+    # Send the small group fits and the plans of every iteration to the workers.
+    monkeypatch.setattr(_barycenter, "PARALLEL_GROUP_FITS_ABOVE", 0.0)
     monkeypatch.setattr(_barycenter, "PARALLEL_PLANS_ABOVE", 0.0)
     with (
         joblib.parallel_config(backend="dask"),

@@ -77,3 +77,30 @@ def test_barycenter_small_problems_stay_serial(monkeypatch):
 
     monkeypatch.setattr(_barycenter, "run_chunks", forbidden)
     GMMOTBarycenter(n_components=3, n_jobs=2, random_state=0).fit(mixtures)
+
+
+def test_small_group_fits_start_no_workers(monkeypatch):
+    # Four groups of 300 samples fit in milliseconds; worker processes would
+    # take seconds to start, so n_jobs is not used for them.
+    rng = np.random.RandomState(0)
+    groups = np.repeat(np.arange(4), 300)
+    X = rng.randn(groups.size, 2) + 4.0 * (groups % 2)[:, None]
+    serial = GMMOTBarycenter(2, random_state=0).fit(X, sample_domain=groups)
+    seen = []
+    original = _barycenter.Parallel
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs["n_jobs"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_barycenter, "Parallel", recording)
+    parallel = GMMOTBarycenter(2, n_jobs=2, random_state=0).fit(X, sample_domain=groups)
+    assert seen == [1]
+    np.testing.assert_array_equal(parallel.means_, serial.means_)
+    monkeypatch.setattr(_barycenter, "PARALLEL_GROUP_FITS_ABOVE", 0.0)
+    seen.clear()
+    estimator = GMMOTBarycenter(2, n_jobs=2, random_state=0)
+    with joblib.parallel_config(backend="threading"):
+        again = estimator.fit(X, sample_domain=groups)
+    assert seen == [2]
+    np.testing.assert_array_equal(again.means_, serial.means_)
