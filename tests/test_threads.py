@@ -3,10 +3,10 @@
 ``skgmmot._kernels._threads.run`` times calls and keeps a class of calls on
 one thread while all threads lose to one (cores taken by BLAS's spinning
 workers or by other processes). These tests drive it with stand-in kernels
-whose speed depends on the thread count they are called with.
+whose speed depends on the thread count they are called with, on a simulated
+clock (``run`` reads ``time.perf_counter``), so that a busy test machine
+cannot change what they see.
 """
-
-import time
 
 import numba
 import numpy as np
@@ -16,6 +16,20 @@ import skgmmot._kernels._threads as threads
 from skgmmot import dist_bures_squared
 
 WORK = 1e7  # between SERIAL_BELOW_FLOPS and ALWAYS_PARALLEL_FLOPS
+
+
+class Clock:
+    """Stands for the ``time`` module in ``_threads``: time moves when told."""
+
+    now = 1000.0
+
+    @classmethod
+    def perf_counter(cls):
+        return cls.now
+
+    @classmethod
+    def sleep(cls, seconds):
+        cls.now += seconds
 
 
 class StandIn:
@@ -33,9 +47,7 @@ class StandIn:
         if self.compile_next:  # as a dispatcher meeting new argument types
             self.signatures.append("new")
             self.compile_next = False
-        deadline = time.perf_counter() + (self.serial if n == 1 else self.parallel)
-        while time.perf_counter() < deadline:
-            pass
+        Clock.sleep(self.serial if n == 1 else self.parallel)
         return x + 1
 
 
@@ -46,7 +58,9 @@ def two_threads(monkeypatch):
     previous = numba.get_num_threads()
     numba.set_num_threads(2)
     monkeypatch.setattr(threads, "_RECORDS", {})
+    monkeypatch.setattr(threads, "time", Clock)
     monkeypatch.setattr(threads._Window, "until", 0.0)
+    monkeypatch.setattr(threads._Window, "length", threads.SERIAL_WINDOW_SECONDS)
     yield
     numba.set_num_threads(previous)
 
@@ -88,11 +102,12 @@ def test_one_thread_while_all_threads_lose():
 
 def test_all_threads_tried_again_after_the_window(monkeypatch):
     monkeypatch.setattr(threads, "SERIAL_WINDOW_SECONDS", 0.01)
+    monkeypatch.setattr(threads._Window, "length", 0.01)
     kernel = StandIn(1e-3, 5e-3)
     for _ in range(5):
         threads.run(kernel, WORK, 0)
     kernel.parallel = 0.2e-3  # the cores are free again
-    time.sleep(0.02)
+    Clock.sleep(0.02)
     kernel.calls.clear()
     for _ in range(20):
         threads.run(kernel, WORK, 0)
@@ -167,3 +182,22 @@ def test_a_mild_loss_keeps_only_its_own_class_on_one_thread():
     for _ in range(5):
         threads.run(other, WORK, 0)
     assert other.calls == [2] * 5
+
+
+def test_windows_double_while_all_threads_keep_losing(monkeypatch):
+    monkeypatch.setattr(threads, "SERIAL_WINDOW_SECONDS", 0.004)
+    monkeypatch.setattr(threads, "SERIAL_PROBE_SECONDS", 10.0)
+    monkeypatch.setattr(threads._Window, "length", 0.004)
+    kernel = StandIn(0.5e-3, 1.0e-3)  # loses by 2x: its own windows only
+    record = None
+    lengths = []
+    for _ in range(400):
+        threads.run(kernel, WORK, 0)
+        record = record or next(iter(threads._RECORDS.values()))
+        if not lengths or record.window != lengths[-1]:
+            lengths.append(record.window)
+    assert lengths[:4] == [0.004, 0.008, 0.016, 0.032], lengths
+    kernel.parallel = 0.1e-3  # the cores are free again: back to short windows
+    Clock.sleep(record.serial_until - Clock.now + 0.001)
+    threads.run(kernel, WORK, 0)
+    assert record.window == 0.004

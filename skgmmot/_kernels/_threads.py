@@ -16,13 +16,15 @@ machine of issue 13, whatever the threading layer. So:
   two in work) the best of the latest one-thread times per unit of work is
   kept; when a call on all threads is ``SLOWER_BY`` times slower than that,
   calls of its class run on one thread for ``SERIAL_WINDOW_SECONDS``, then
-  try all threads again. When it is ``CONTENDED_BY`` times slower, a core is
-  clearly taken (a lost time slice costs ten times a small call, uneven rows
-  far less), and all timed calls of every kernel run on one thread for that
-  long: a fixed-point iteration calls several kernels, and each would
-  otherwise lose a time slice to find out. The first two calls of a class
-  run on one thread (the second is timed), and one call every
-  ``SERIAL_PROBE_SECONDS`` re-measures the one-thread speed.
+  try all threads again; the window doubles (up to
+  ``MAX_SERIAL_WINDOW_SECONDS``) each time all threads lose again, since a
+  retry can itself cost a time slice. When a call is ``CONTENDED_BY`` times
+  slower, a core is clearly taken (a lost time slice costs ten times a small
+  call, uneven rows far less), and all timed calls of every kernel run on one
+  thread for such a window: a fixed-point iteration calls several kernels,
+  and each would otherwise lose a time slice to find out. The first two
+  calls of a class run on one thread (the second is timed), and one call
+  every ``SERIAL_PROBE_SECONDS`` re-measures the one-thread speed.
 
 Results never depend on this choice: the kernels only parallelise loops over
 independent rows (``tests/test_determinism.py``).
@@ -41,6 +43,8 @@ SERIAL_BELOW_FLOPS = 2e5
 ALWAYS_PARALLEL_FLOPS = 5e8
 #: How long timed calls stay on one thread after all threads lost to one.
 SERIAL_WINDOW_SECONDS = 0.25
+#: Longest window: windows double while all threads keep losing.
+MAX_SERIAL_WINDOW_SECONDS = 4.0
 #: Calls of a class that runs on all threads still run on one thread this
 #: often, to keep the one-thread speed they are compared with current.
 SERIAL_PROBE_SECONDS = 0.25
@@ -60,23 +64,31 @@ class _Record:
 
     ``serial_rates``: the latest seconds per unit of work on one thread;
     ``parallel_rate``: the latest on all threads; ``serial_until``: end of
-    the class's one-thread window; ``next_probe``: when to re-measure the
-    one-thread speed.
+    the class's one-thread window; ``window``: the length of its next one;
+    ``next_probe``: when to re-measure the one-thread speed.
     """
 
-    __slots__ = ("next_probe", "parallel_rate", "serial_rates", "serial_until")
+    __slots__ = (
+        "next_probe",
+        "parallel_rate",
+        "serial_rates",
+        "serial_until",
+        "window",
+    )
 
     def __init__(self):
         self.serial_rates = collections.deque(maxlen=SERIAL_SAMPLES)
         self.parallel_rate = 0.0
         self.serial_until = 0.0
+        self.window = SERIAL_WINDOW_SECONDS
         self.next_probe = 0.0
 
 
 class _Window:
-    """End (``time.perf_counter``) of the one-thread window of every kernel."""
+    """The one-thread window of every kernel: its end, and its next length."""
 
     until = 0.0
+    length = SERIAL_WINDOW_SECONDS
 
 
 _RECORDS = {}
@@ -138,21 +150,34 @@ def run(kernel, work, *args):
         if _n_signatures(kernel) == compiled:  # a compiling call is no timing
             record.serial_rates.append((end - start) / work)
             record.next_probe = end + SERIAL_PROBE_SECONDS
-            _judge(record, end)
+            _judge(record, end, fresh=False)
         return out
     out = kernel(*args)
     end = time.perf_counter()
     if _n_signatures(kernel) == compiled:
         record.parallel_rate = (end - start) / work
-        _judge(record, end)
+        _judge(record, end, fresh=True)
     return out
 
 
-def _judge(record, now):
-    """Open a one-thread window if all threads lost to one at the last timings."""
+def _judge(record, now, fresh):
+    """Open one-thread windows if all threads lost to one at the last timings.
+
+    ``fresh``: the last timing was on all threads. Windows double while all
+    threads keep losing (up to ``MAX_SERIAL_WINDOW_SECONDS``: every retry
+    on all threads can cost a time slice) and shrink back when they win.
+    """
+    if record.parallel_rate == 0.0:
+        return
     slowdown = record.parallel_rate / min(record.serial_rates)
-    if slowdown > SLOWER_BY:
-        record.serial_until = now + SERIAL_WINDOW_SECONDS
-        record.parallel_rate = 0.0  # judged; the next call on all threads re-times
+    if slowdown <= SLOWER_BY:
+        if fresh:
+            record.window = SERIAL_WINDOW_SECONDS
+            _Window.length = SERIAL_WINDOW_SECONDS
+        return
+    record.parallel_rate = 0.0  # judged; the next call on all threads re-times
+    record.serial_until = now + record.window
+    record.window = min(2.0 * record.window, MAX_SERIAL_WINDOW_SECONDS)
     if slowdown > CONTENDED_BY:
-        _Window.until = now + SERIAL_WINDOW_SECONDS
+        _Window.until = now + _Window.length
+        _Window.length = min(2.0 * _Window.length, MAX_SERIAL_WINDOW_SECONDS)
