@@ -783,7 +783,7 @@ class GMMOTBarycenter(
                 f"iterations (last relative decrease {last_decrease:.3g} > "
                 f"tol={self.tol:g}); increase max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,  # _best_solve, fit, atomic_fit, _fit_context, caller
             )
         return fitted
 
