@@ -189,18 +189,15 @@ def _kmeans_init(inputs, n_components, rng):
     owner = np.searchsorted(inputs.bounds, chosen[0], side="right") - 1
     lo, hi = inputs.bounds[owner], inputs.bounds[owner + 1]
     nearest = costs_to(chosen[0])
+    allowed = np.zeros(mass.size, dtype=bool)
+    allowed[lo:hi] = True
     for _ in range(1, n_components):
-        score = mass * nearest
-        score[chosen] = 0.0
-        if len(chosen) < hi - lo:  # the first seed's input has components left
-            score[:lo] = 0.0
-            score[hi:] = 0.0
-            candidates = np.setdiff1d(np.arange(lo, hi), chosen)
-        else:
-            candidates = np.setdiff1d(np.arange(mass.size), chosen)
+        if len(chosen) == hi - lo:  # the first seed's input has no components left
+            allowed[:] = True
+        allowed[chosen] = False
+        score = np.where(allowed, mass * nearest, 0.0)
         if score.sum() <= 0.0:  # the candidates coincide with seeds, or weigh 0
-            score = np.zeros_like(mass)
-            score[candidates] = mass[candidates] + 1e-12 * mass.max()
+            score = np.where(allowed, mass + 1e-12 * mass.max(), 0.0)
         new = _draw(rng, score)
         chosen.append(new)
         nearest = np.minimum(nearest, costs_to(new))
@@ -1081,9 +1078,16 @@ class GMMOTBarycenter(
         labels = _check_labels(sample_domain, X.shape[0])
         return float(np.mean(self._aligned_log_likelihood(X, labels, held_out=True)))
 
-    def _information_criterion(self, X, sample_domain, penalty):
-        """``-2 log L + penalty * n_parameters`` after alignment (in-sample)."""
+    def _information_criterion(self, name, X, sample_domain):
+        """``bic`` or ``aic``: ``-2 log L + penalty * n_parameters``.
+
+        Without ``sample_domain``, that of the barycenter as a
+        ``GaussianMixture``; with it, after alignment (in-sample).
+        """
+        if sample_domain is None:
+            return self._evaluate(name, X)
         X = self._check_samples(X)
+        penalty = np.log(X.shape[0]) if name == "bic" else 2.0
         labels = _check_labels(sample_domain, X.shape[0])
         log_likelihood = self._aligned_log_likelihood(X, labels, held_out=False)
         d = self.n_features_in_
@@ -1117,10 +1121,7 @@ class GMMOTBarycenter(
         bic : float
             Lower is better.
         """
-        if sample_domain is None:
-            return self._evaluate("bic", X)
-        n = self._check_samples(X).shape[0]
-        return self._information_criterion(X, sample_domain, np.log(n))
+        return self._information_criterion("bic", X, sample_domain)
 
     def aic(self, X, *, sample_domain=None):
         """Akaike information criterion of the barycenter on ``X``.
@@ -1139,6 +1140,4 @@ class GMMOTBarycenter(
         aic : float
             Lower is better.
         """
-        if sample_domain is None:
-            return self._evaluate("aic", X)
-        return self._information_criterion(X, sample_domain, 2.0)
+        return self._information_criterion("aic", X, sample_domain)
