@@ -25,7 +25,6 @@ from skgmmot._base import (
 from skgmmot._compat import Interval, StrOptions, _fit_context
 from skgmmot._kernels._density import _map_barycentric, _map_random
 from skgmmot._kernels._flow import _flow_step
-from skgmmot._kernels._threads import run
 from skgmmot._transport import exact_plan, sinkhorn_plan
 from skgmmot._validation import check_mixture, check_time, is_mixture_like
 from skgmmot.ot import (
@@ -868,7 +867,7 @@ default=("means", "covariances", "weights")
 
     def _carry(self, x, posterior, start_means, end_means, maps):
         """Move x by component i's affine map, blended or drawn by posterior."""
-        k, d = start_means.shape
+        k = start_means.shape[0]
         index = np.arange(k, dtype=np.int64)
         args = (
             x,
@@ -880,11 +879,10 @@ default=("means", "covariances", "weights")
             np.ones(k),
             np.ascontiguousarray(maps),
         )
-        work = 2.0 * x.shape[0] * k * d * (d + 1)
         if self.transport == "bary":
-            return run(_map_barycentric, work, *args)
+            return _map_barycentric(*args)
         uniforms = self._uniforms_rng().random_sample(x.shape[0])
-        return run(_map_random, work, *args, uniforms)
+        return _map_random(*args, uniforms)
 
     def transform(self, X, t=1.0, *, sample_domain=None):
         """Move source samples along the flow to time ``t``.

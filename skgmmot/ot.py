@@ -32,17 +32,12 @@ from skgmmot._kernels._barycenter import (
     _euclidean_update,
     _plan_averages,
 )
-from skgmmot._kernels._bures import (
-    _bures_cost_matrix,
-    _closed_form_costs,
-    _gaussian_maps,
-)
+from skgmmot._kernels._bures import _bures_cost_matrix, _gaussian_maps
 from skgmmot._kernels._density import (
     _log_gaussian_densities,
     _map_barycentric,
     _map_random,
 )
-from skgmmot._kernels._threads import run
 from skgmmot._validation import (
     check_gaussians,
     check_gmm_arrays,
@@ -115,17 +110,8 @@ def _exact_ot(a, b, cost, plan, log):
 
 
 def _cost_matrix(ms, Cs, mt, Ct):
-    """Bures cost matrix, on one thread when it is small.
-
-    Dimensions 1 and 2 call their closed-form kernel directly, so that a
-    first call in 2-D compiles only it (about 1 s, against 9 s with the
-    eigenvalue kernels of higher dimensions).
-    """
-    d = ms.shape[1]
-    if d <= 2:
-        return run(_closed_form_costs, 30.0 * ms.shape[0] * mt.shape[0], ms, Cs, mt, Ct)
-    work = ms.shape[0] * mt.shape[0] * 4.0 * d**3
-    return run(_bures_cost_matrix, work, ms, Cs, mt, Ct)
+    """Bures cost matrix (closed forms in 1-D and 2-D)."""
+    return _bures_cost_matrix(ms, Cs, mt, Ct)
 
 
 def _log_sum_exp(a, axis):
@@ -137,10 +123,8 @@ def _log_sum_exp(a, axis):
 
 
 def _log_densities(x, means, covs):
-    """(n, k) Gaussian log-densities, on one thread when the call is small."""
-    work = x.shape[0] * means.shape[0] * means.shape[1] ** 2
-    chols = np.linalg.cholesky(covs)
-    return run(_log_gaussian_densities, work, x, means, chols)
+    """(n, k) Gaussian log-densities."""
+    return _log_gaussian_densities(x, means, np.linalg.cholesky(covs))
 
 
 def _posterior(log_joint):
@@ -473,28 +457,25 @@ def _apply_map(x, source, target, plan, method, seed):
     rows = rows.astype(np.int64)
     cols = cols.astype(np.int64)
     coef = plan[rows, cols] / ws[rows]
-    d = ms.shape[1]
     maps = _gaussian_pair_maps(Cs, Ct, rows, cols)
     posterior = _posterior(_log_densities(x, ms, Cs) + _log_weights(ws))
     args = (x, posterior, ms, mt, rows, cols, coef, maps)
-    work = 2.0 * x.shape[0] * rows.size * d * (d + 1)
     if method == "bary":
-        return run(_map_barycentric, work, *args)
+        return _map_barycentric(*args)
     if isinstance(seed, np.random.Generator):
         uniforms = seed.random(x.shape[0])
     elif isinstance(seed, np.random.RandomState):
         uniforms = seed.random_sample(x.shape[0])
     else:
         uniforms = np.random.RandomState(seed).random_sample(x.shape[0])
-    return run(_map_random, work, *args, uniforms)
+    return _map_random(*args, uniforms)
 
 
 def _gaussian_pair_maps(covs_s, covs_t, rows, cols):
     """Linear parts of the Gaussian maps from ``covs_s[rows]`` to ``covs_t[cols]``."""
     rows = np.ascontiguousarray(rows, dtype=np.int64)
     cols = np.ascontiguousarray(cols, dtype=np.int64)
-    d = covs_s.shape[1]
-    return run(_gaussian_maps, 15.0 * rows.size * d**3, covs_s, covs_t, rows, cols)
+    return _gaussian_maps(covs_s, covs_t, rows, cols)
 
 
 def _geodesic_state(source, target, pairs, t):
@@ -639,11 +620,7 @@ def gmm_pdf(x, m, C, w):
 
 def _barycenters(pool, index, coef, init, tol, max_iter, what):
     """Run the batched Bures barycenter kernel and warn if it did not converge."""
-    d = pool.shape[1]
-    work = 150.0 * coef.shape[0] * coef.shape[1] * d**3
-    covs, n_iter, diff = run(
-        _bures_barycenters,
-        work,
+    covs, n_iter, diff = _bures_barycenters(
         np.ascontiguousarray(pool),
         np.ascontiguousarray(index, dtype=np.int64),
         np.ascontiguousarray(coef),
@@ -865,9 +842,7 @@ def _fixed_point_update(
         plan, pooled_means, pooled_covs, starts = pooled
         rows = np.zeros(plan.shape)
         rows[active] = plan[active] / w_bar[active, None]
-        new_means, new_covs, _, diff = run(
-            _euclidean_update,
-            150.0 * n * K * d**3,
+        new_means, new_covs, _, diff = _euclidean_update(
             rows,
             pooled_means,
             pooled_covs,

@@ -10,6 +10,8 @@ import os
 import numpy as np
 import pytest
 
+from skgmmot._kernels._threads import python_bodies
+
 JIT_DISABLED = os.environ.get("NUMBA_DISABLE_JIT", "0") == "1"
 
 
@@ -90,3 +92,19 @@ def spd_factory(rng):
         return random_spd(rng, k, d, **kwargs)
 
     return factory
+
+
+def python_body(kernel):
+    """The pure-Python source of a kernel, as run without the JIT.
+
+    For a numba dispatcher its ``py_func``; for a Python driver that splits
+    rows between threads, the driver with its row kernels' ``py_func``.
+    """
+    if hasattr(kernel, "py_func"):
+        return kernel.py_func
+
+    def python(*args):
+        with python_bodies():
+            return kernel(*args)
+
+    return python

@@ -122,7 +122,7 @@ _PROBE = """
     import json, os
     import numpy as np
     import skgmmot
-    from skgmmot._kernels._bures import _bures_cost_matrix
+    from skgmmot._kernels._bures import _bures_cost_rows
     package = os.path.dirname(skgmmot.__file__)
     try:
         with open(os.path.join(package, "probe.tmp"), "w"):
@@ -134,7 +134,7 @@ _PROBE = """
     d = skgmmot.dist_bures_squared(np.zeros((1, 3)), np.ones((1, 3)),
                                    np.eye(3)[None], 4 * np.eye(3)[None])
     print(json.dumps({"file": skgmmot.__file__, "writable": writable,
-                      "cache": type(_bures_cost_matrix._cache).__name__,
+                      "cache": type(_bures_cost_rows._cache).__name__,
                       "value": float(d[0, 0])}))
 """
 
@@ -166,7 +166,7 @@ def test_read_only_package_caches_in_numba_cache_dir(sandbox):
     assert report["value"] == 6.0
     assert report["cache"] == "FunctionCache"
     files = _cache_files(cache)
-    assert any(f.startswith("_bures._bures_cost_matrix") for f in files), files
+    assert any(f.startswith("_bures._bures_cost_rows") for f in files), files
     assert _cache_files(site) == []
     # A second process loads the kernel from there.
     report, _ = _run_probe(

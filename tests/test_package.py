@@ -83,10 +83,10 @@ def test_works_without_any_writable_numba_cache():
         caching.CacheImpl._locator_classes = []
         import numpy as np
         import skgmmot
-        from skgmmot._kernels._bures import _bures_cost_matrix
+        from skgmmot._kernels._bures import _bures_cost_rows
         d = skgmmot.dist_bures_squared(np.zeros((1, 3)), np.ones((1, 3)),
                                        np.eye(3)[None], 4 * np.eye(3)[None])
-        print(type(_bures_cost_matrix._cache).__name__, float(d[0, 0]))
+        print(type(_bures_cost_rows._cache).__name__, float(d[0, 0]))
         """
     )
     assert out.split() == ["NullCache", "6.0"]

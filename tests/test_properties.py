@@ -29,6 +29,7 @@ from skgmmot import (
 )
 from skgmmot._kernels._bures import _gaussian_maps
 from skgmmot._kernels._linalg import _psd_factor, _sqrtm_psd
+from tests.conftest import python_body
 
 EPS = np.finfo(np.float64).eps
 SQRT_EPS = np.sqrt(EPS)
@@ -97,7 +98,7 @@ IMPLS = ["jit", "py_func"]
 
 def _impl(kernel, impl):
     """The compiled kernel, or its pure-Python source (as run without the JIT)."""
-    return kernel if impl == "jit" else getattr(kernel, "py_func", kernel)
+    return kernel if impl == "jit" else python_body(kernel)
 
 
 def _min_eig_ok(S, rtol):

@@ -1,12 +1,15 @@
-"""The per-call choice between one numba thread and all of them.
+"""The per-call choice between one thread and all of them.
 
 ``skgmmot._kernels._threads.run`` times calls and keeps a class of calls on
 one thread while all threads lose to one (cores taken by BLAS's spinning
 workers or by other processes). These tests drive it with stand-in kernels
-whose speed depends on the thread count they are called with, on a simulated
-clock (``run`` reads ``time.perf_counter``), so that a busy test machine
-cannot change what they see.
+whose speed depends on whether their rows were split, on a simulated clock
+(``run`` reads ``time.perf_counter``), so that a busy test machine cannot
+change what they see. The last tests run real row splits on worker threads.
 """
+
+import multiprocessing
+import threading
 
 import numba
 import numpy as np
@@ -16,6 +19,7 @@ import skgmmot._kernels._threads as threads
 from skgmmot import dist_bures_squared
 
 WORK = 1e7  # between SERIAL_BELOW_FLOPS and ALWAYS_PARALLEL_FLOPS
+ROWS = 16
 
 
 class Clock:
@@ -27,13 +31,20 @@ class Clock:
     def perf_counter(cls):
         return cls.now
 
+    lock = threading.Lock()
+
     @classmethod
     def sleep(cls, seconds):
-        cls.now += seconds
+        with cls.lock:  # chunks of a split call sleep from worker threads
+            cls.now += seconds
 
 
 class StandIn:
-    """A kernel taking ``serial`` seconds on one thread, ``parallel`` on more."""
+    """A row kernel taking ``serial`` seconds on one thread, ``parallel`` split.
+
+    ``calls`` records 1 for every call on one thread and 2 for every split
+    call (at its first chunk).
+    """
 
     def __init__(self, serial, parallel):
         self.serial, self.parallel = serial, parallel
@@ -41,14 +52,15 @@ class StandIn:
         self.signatures = ["one"]
         self.compile_next = False
 
-    def __call__(self, x):
-        n = numba.get_num_threads()
-        self.calls.append(n)
-        if self.compile_next:  # as a dispatcher meeting new argument types
-            self.signatures.append("new")
-            self.compile_next = False
-        Clock.sleep(self.serial if n == 1 else self.parallel)
-        return x + 1
+    def __call__(self, start, stop):
+        whole = (start, stop) == (0, ROWS)
+        if start == 0:
+            self.calls.append(1 if whole else 2)
+            if self.compile_next:  # as a dispatcher meeting new argument types
+                self.signatures.append("new")
+                self.compile_next = False
+        share = (stop - start) / ROWS
+        Clock.sleep(self.serial if whole else self.parallel * share)
 
 
 @pytest.fixture(autouse=True)
@@ -65,27 +77,35 @@ def two_threads(monkeypatch):
     numba.set_num_threads(previous)
 
 
-def test_result_and_thread_count_are_restored():
-    kernel = StandIn(1e-4, 1e-4)
-    assert threads.run(kernel, WORK, 41) == 42
+def test_every_row_is_computed_once_and_thread_count_is_restored():
+    seen = []
+
+    def kernel(out, start, stop):
+        seen.append((start, stop))
+        out[start:stop] += 1
+
+    out = np.zeros(1000, dtype=np.int64)
+    threads.run(kernel, threads.ALWAYS_PARALLEL_FLOPS, 1000, out)
+    assert (out == 1).all()
+    assert len(seen) == 2 * threads.CHUNKS_PER_THREAD
     assert numba.get_num_threads() == 2
 
 
 def test_small_calls_stay_on_one_thread_and_large_ones_use_all():
     kernel = StandIn(0.0, 0.0)
     for _ in range(5):
-        threads.run(kernel, threads.SERIAL_BELOW_FLOPS / 2, 0)
+        threads.run(kernel, threads.SERIAL_BELOW_FLOPS / 2, ROWS)
     assert kernel.calls == [1] * 5
     kernel.calls.clear()
     for _ in range(5):
-        threads.run(kernel, threads.ALWAYS_PARALLEL_FLOPS, 0)
+        threads.run(kernel, threads.ALWAYS_PARALLEL_FLOPS, ROWS)
     assert kernel.calls == [2] * 5
 
 
 def test_all_threads_kept_while_they_win():
     kernel = StandIn(2e-3, 1e-3)
     for _ in range(40):
-        threads.run(kernel, WORK, 0)
+        threads.run(kernel, WORK, ROWS)
     # Two first calls measure one thread; then all threads, but for probes.
     assert kernel.calls[:3] == [1, 1, 2]
     assert kernel.calls.count(1) <= 4, kernel.calls
@@ -94,7 +114,7 @@ def test_all_threads_kept_while_they_win():
 def test_one_thread_while_all_threads_lose():
     kernel = StandIn(1e-3, 5e-3)  # a worker waits for a core
     for _ in range(40):
-        threads.run(kernel, WORK, 0)
+        threads.run(kernel, WORK, ROWS)
     # One call on all threads shows they lose; the window keeps one thread.
     assert kernel.calls.count(2) <= 2, kernel.calls
     assert kernel.calls[-20:] == [1] * 20
@@ -105,12 +125,12 @@ def test_all_threads_tried_again_after_the_window(monkeypatch):
     monkeypatch.setattr(threads._Window, "length", 0.01)
     kernel = StandIn(1e-3, 5e-3)
     for _ in range(5):
-        threads.run(kernel, WORK, 0)
+        threads.run(kernel, WORK, ROWS)
     kernel.parallel = 0.2e-3  # the cores are free again
     Clock.sleep(0.02)
     kernel.calls.clear()
     for _ in range(20):
-        threads.run(kernel, WORK, 0)
+        threads.run(kernel, WORK, ROWS)
     assert kernel.calls.count(2) >= 15, kernel.calls
 
 
@@ -120,22 +140,22 @@ def test_a_slow_one_thread_timing_does_not_hide_losses(monkeypatch):
     monkeypatch.setattr(threads, "SERIAL_PROBE_SECONDS", 0.005)
     kernel = StandIn(20e-3, 5e-3)
     for _ in range(2):
-        threads.run(kernel, WORK, 0)
+        threads.run(kernel, WORK, ROWS)
     kernel.serial = 1e-3
     kernel.calls.clear()
     for _ in range(40):
-        threads.run(kernel, WORK, 0)
+        threads.run(kernel, WORK, ROWS)
     assert kernel.calls[-15:] == [1] * 15, kernel.calls
 
 
 def test_compiling_calls_are_not_timings():
     kernel = StandIn(1e-3, 1e-3)
-    threads.run(kernel, WORK, 0)  # untimed first call
+    threads.run(kernel, WORK, ROWS)  # untimed first call
     kernel.compile_next = True
-    threads.run(kernel, WORK, 0)
+    threads.run(kernel, WORK, ROWS)
     (record,) = threads._RECORDS.values()
     assert not record.serial_rates
-    threads.run(kernel, WORK, 0)
+    threads.run(kernel, WORK, ROWS)
     assert len(record.serial_rates) == 1
 
 
@@ -158,13 +178,13 @@ def test_the_window_holds_for_every_kernel():
     losing = StandIn(1e-3, 5e-3)
     other = StandIn(1e-3, 0.5e-3)
     for _ in range(3):
-        threads.run(other, WORK, 0)  # measured, then on all threads
+        threads.run(other, WORK, ROWS)  # measured, then on all threads
     assert other.calls[-1] == 2
     for _ in range(3):
-        threads.run(losing, WORK, 0)  # loses on its first call on all threads
+        threads.run(losing, WORK, ROWS)  # loses on its first call on all threads
     other.calls.clear()
     for _ in range(5):
-        threads.run(other, WORK, 0)
+        threads.run(other, WORK, ROWS)
     assert other.calls == [1] * 5
 
 
@@ -174,13 +194,13 @@ def test_a_mild_loss_keeps_only_its_own_class_on_one_thread():
     mild = StandIn(1e-3, 1.6e-3)
     other = StandIn(1e-3, 0.5e-3)
     for _ in range(3):
-        threads.run(other, WORK, 0)
+        threads.run(other, WORK, ROWS)
     for _ in range(5):
-        threads.run(mild, WORK, 0)
+        threads.run(mild, WORK, ROWS)
     assert mild.calls[-2:] == [1, 1]
     other.calls.clear()
     for _ in range(5):
-        threads.run(other, WORK, 0)
+        threads.run(other, WORK, ROWS)
     assert other.calls == [2] * 5
 
 
@@ -192,12 +212,89 @@ def test_windows_double_while_all_threads_keep_losing(monkeypatch):
     record = None
     lengths = []
     for _ in range(400):
-        threads.run(kernel, WORK, 0)
+        threads.run(kernel, WORK, ROWS)
         record = record or next(iter(threads._RECORDS.values()))
         if not lengths or record.window != lengths[-1]:
             lengths.append(record.window)
     assert lengths[:4] == [0.004, 0.008, 0.016, 0.032], lengths
     kernel.parallel = 0.1e-3  # the cores are free again: back to short windows
     Clock.sleep(record.serial_until - Clock.now + 0.001)
-    threads.run(kernel, WORK, 0)
+    threads.run(kernel, WORK, ROWS)
     assert record.window == 0.004
+
+
+def test_on_one_thread_keeps_kernels_on_the_calling_thread():
+    kernel = StandIn(0.0, 0.0)
+    threads.on_one_thread(threads.run, (kernel, threads.ALWAYS_PARALLEL_FLOPS, ROWS))
+    assert kernel.calls == [1]
+
+
+def test_errors_in_worker_chunks_reach_the_caller():
+    def kernel(start, stop):
+        if start > 0:
+            raise ValueError(f"row {start}")
+
+    with pytest.raises(ValueError, match="row"):
+        threads.run(kernel, threads.ALWAYS_PARALLEL_FLOPS, 100)
+    # The workers are free again afterwards.
+    out = np.zeros(100)
+
+    def fill(start, stop):
+        out[start:stop] = 1.0
+
+    threads.run(fill, threads.ALWAYS_PARALLEL_FLOPS, 100)
+    assert (out == 1.0).all()
+
+
+def test_concurrent_callers_share_the_workers_safely(rng):
+    # Two user threads at once: one splits, the other runs on its own thread.
+    m = rng.randn(300, 2)
+    A = rng.randn(300, 2, 2)
+    C = A @ A.transpose(0, 2, 1) + np.eye(2)
+    expected = dist_bures_squared(m, m[::-1], C, C[::-1])
+    results = [None] * 4
+
+    def work(slot):
+        for _ in range(20):
+            results[slot] = dist_bures_squared(m, m[::-1], C, C[::-1])
+
+    pool = [threading.Thread(target=work, args=(slot,)) for slot in range(4)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+
+
+def _bures_in_child(queue):
+    rng = np.random.RandomState(0)
+    m = rng.randn(2000, 2)
+    C = np.tile(np.eye(2), (2000, 1, 1))
+    out = np.zeros(10)
+
+    def fill(start, stop):
+        out[start:stop] = 1.0
+
+    threads.run(fill, threads.ALWAYS_PARALLEL_FLOPS, 10)  # split: new workers
+    total = float(dist_bures_squared(m, m[::-1], C, 2 * C).sum())
+    queue.put(total if out.sum() == 10 else np.nan)
+
+
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="no fork"
+)
+def test_forked_children_split_rows_after_the_parent_did(rng):
+    # After a split call in the parent, a forked child has no workers; it
+    # makes new ones instead of waiting for threads that do not exist.
+    m = rng.randn(2000, 2)
+    C = np.tile(np.eye(2), (2000, 1, 1))
+    dist_bures_squared(m, m, C, C)
+    threads.run(lambda start, stop: None, threads.ALWAYS_PARALLEL_FLOPS, 10)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_bures_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=120)
+    assert child.exitcode == 0
+    assert np.isfinite(queue.get(timeout=5))

@@ -6,20 +6,115 @@ The fixed point of Álvarez-Esteban, del Barrio, Cuesta-Albertos & Matrán (2016
 
 equals ``S <- M S M`` with ``M = sum_k c_k A_k`` and ``A_k`` the linear part of
 the OT map from N(0, S) to N(0, S_k). That form needs no square root of ``S``
-(a Cholesky factor is enough) and reuses the map kernel, including its closed
-forms in 1-D and 2-D. Unlike the plain iteration ``S <- sum_k c_k (...)^1/2``
+(a Cholesky factor is enough) and reuses the map kernels, including the closed
+forms of 1-D and 2-D. Unlike the plain iteration ``S <- sum_k c_k (...)^1/2``
 it is guaranteed to converge.
 """
 
 import numpy as np
-from numba import prange
 
-from skgmmot._kernels._bures import _map_matrix
+from skgmmot._kernels._bures import _map_matrix, _small_map_matrix
 from skgmmot._kernels._jit import kernel
-from skgmmot._kernels._linalg import _cholesky_lower, _psd_factor
+from skgmmot._kernels._linalg import _cholesky_lower, _copy_into, _psd_factor
+from skgmmot._kernels._threads import run
 
 
-@kernel(parallel=True)
+def _barycenter_rows_kernel(small):
+    """Make the row kernel of ``_bures_barycenters``, for d <= 2 or any d.
+
+    ``small`` is a compile-time constant: the d <= 2 variant uses the closed
+    form maps and compiles none of the factor and eigenvalue code.
+    """
+
+    @kernel()
+    def barycenter_rows(
+        pool, index, coef, covs, n_iter, final_diff, tol, max_iter, start, stop
+    ):
+        """Solve problems ``start:stop``, starting from (and overwriting) ``covs``."""
+        d = pool.shape[1]
+        width = coef.shape[1]
+        F = np.empty((d, d))
+        G = np.empty((d, d))
+        W = np.empty((d, d))
+        M = np.empty((d, d))
+        R = np.empty((d, d))
+        A = np.empty((d, d))
+        mean_map = np.empty((d, d))
+        new = np.empty((d, d))
+        # Eigenvectors of every map's square root, warm starts for the next
+        # iteration's (the maps change less and less as S converges).
+        vecs = np.empty((width, d, d))
+        scratch = np.empty((3, d, d))
+        for b in range(start, stop):
+            S = covs[b]
+            vecs[:, :, :] = 0.0
+            for q in range(width):
+                for x in range(d):
+                    vecs[q, x, x] = 1.0
+            diff = np.inf
+            it = 0
+            while it < max_iter:
+                it += 1
+                triangular = False
+                if not small:
+                    triangular, _ = _psd_factor(S, F, G)
+                mean_map[:, :] = 0.0
+                for q in range(width):
+                    c = coef[b, q]
+                    if not c > 0.0:
+                        continue
+                    if small:
+                        _small_map_matrix(S, pool[index[b, q]], A)
+                    else:
+                        _map_matrix(
+                            S,
+                            pool[index[b, q]],
+                            F,
+                            G,
+                            triangular,
+                            W,
+                            M,
+                            R,
+                            A,
+                            vecs[q],
+                            scratch,
+                        )
+                    for x in range(d):
+                        for y in range(d):
+                            mean_map[x, y] += c * A[x, y]
+                # new = M S M, symmetrised
+                for x in range(d):
+                    for y in range(d):
+                        acc = 0.0
+                        for z in range(d):
+                            acc += S[x, z] * mean_map[z, y]
+                        W[x, y] = acc
+                num = 0.0
+                den = 0.0
+                for x in range(d):
+                    for y in range(x + 1):
+                        acc = 0.0
+                        for z in range(d):
+                            acc += mean_map[x, z] * W[z, y]
+                        new[x, y] = acc
+                        new[y, x] = acc
+                        weight = 1.0 if x == y else 2.0
+                        num += weight * (acc - S[x, y]) ** 2
+                        den += weight * acc * acc
+                _copy_into(new, S)
+                diff = np.sqrt(num / den) if den > 0.0 else 0.0
+                if diff <= tol:
+                    break
+            n_iter[b] = it
+            final_diff[b] = diff
+
+    return barycenter_rows
+
+
+_small_barycenter_rows = _barycenter_rows_kernel(small=True)
+_general_barycenter_rows = _barycenter_rows_kernel(small=False)
+
+
 def _bures_barycenters(pool, index, coef, init, tol, max_iter):
     """Bures barycenters of many groups of covariances at once.
 
@@ -52,77 +147,12 @@ def _bures_barycenters(pool, index, coef, init, tol, max_iter):
     """
     n_problems, width = coef.shape
     d = pool.shape[1]
-    covs = np.empty((n_problems, d, d))
+    covs = np.array(init, dtype=np.float64, order="C")
     n_iter = np.zeros(n_problems, dtype=np.int64)
     final_diff = np.zeros(n_problems)
-    for b in prange(n_problems):
-        S = covs[b]
-        S[:, :] = init[b]
-        F = np.empty((d, d))
-        G = np.empty((d, d))
-        W = np.empty((d, d))
-        M = np.empty((d, d))
-        R = np.empty((d, d))
-        A = np.empty((d, d))
-        mean_map = np.empty((d, d))
-        new = np.empty((d, d))
-        # Eigenvectors of every map's square root, warm starts for the next
-        # iteration's (the maps change less and less as S converges).
-        vecs = np.zeros((width, d, d))
-        for q in range(width):
-            for x in range(d):
-                vecs[q, x, x] = 1.0
-        scratch = np.empty((3, d, d))
-        diff = np.inf
-        it = 0
-        while it < max_iter:
-            it += 1
-            triangular, _ = _psd_factor(S, F, G)
-            mean_map[:, :] = 0.0
-            for q in range(width):
-                c = coef[b, q]
-                if c > 0.0:
-                    _map_matrix(
-                        S,
-                        pool[index[b, q]],
-                        F,
-                        G,
-                        triangular,
-                        W,
-                        M,
-                        R,
-                        A,
-                        vecs[q],
-                        scratch,
-                    )
-                    for x in range(d):
-                        for y in range(d):
-                            mean_map[x, y] += c * A[x, y]
-            # new = M S M, symmetrised
-            for x in range(d):
-                for y in range(d):
-                    acc = 0.0
-                    for z in range(d):
-                        acc += S[x, z] * mean_map[z, y]
-                    W[x, y] = acc
-            num = 0.0
-            den = 0.0
-            for x in range(d):
-                for y in range(x + 1):
-                    acc = 0.0
-                    for z in range(d):
-                        acc += mean_map[x, z] * W[z, y]
-                    new[x, y] = acc
-                    new[y, x] = acc
-                    weight = 1.0 if x == y else 2.0
-                    num += weight * (acc - S[x, y]) ** 2
-                    den += weight * acc * acc
-            S[:, :] = new
-            diff = np.sqrt(num / den) if den > 0.0 else 0.0
-            if diff <= tol:
-                break
-        n_iter[b] = it
-        final_diff[b] = diff
+    args = (pool, index, coef, covs, n_iter, final_diff, tol, max_iter)
+    rows = _small_barycenter_rows if d <= 2 else _general_barycenter_rows
+    run(rows, 150.0 * n_problems * width * d**3, n_problems, *args)
     return covs, n_iter, final_diff
 
 
@@ -165,7 +195,38 @@ def _plan_averages(rows, means, covs, starts):
     return avg_means, avg_covs
 
 
-@kernel(parallel=True)
+@kernel()
+def _euclidean_starts(rows, avg_means, avg_covs, lambdas, prev_means, prev_covs):
+    """Means, active rows and Bures starting points of ``_euclidean_update``."""
+    n, K, d = avg_means.shape
+    new_means = prev_means.copy()
+    init = np.empty((n, d, d))
+    L = np.empty((d, d))
+    active = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        total = 0.0
+        for j in range(rows.shape[1]):
+            total += rows[i, j]
+        active[i] = total > 0.0
+        if not active[i]:
+            _copy_into(prev_covs[i], init[i])
+            continue
+        for a in range(d):
+            acc = 0.0
+            for k in range(K):
+                acc += lambdas[k] * avg_means[i, k, a]
+            new_means[i, a] = acc
+        if _cholesky_lower(prev_covs[i], L):
+            _copy_into(prev_covs[i], init[i])
+        else:
+            init[i] = 0.0
+            for k in range(K):
+                for a in range(d):
+                    for b in range(d):
+                        init[i, a, b] += lambdas[k] * avg_covs[i, k, a, b]
+    return new_means, init, active
+
+
 def _euclidean_update(
     rows, means, covs, starts, lambdas, prev_means, prev_covs, tol, max_iter
 ):
@@ -203,45 +264,17 @@ def _euclidean_update(
     n_iter : ndarray of shape (n,), int64
     final_diff : ndarray of shape (n,)
     """
-    n, p = rows.shape
-    d = means.shape[1]
+    n = rows.shape[0]
     K = starts.shape[0]
+    d = means.shape[1]
     avg_means, avg_covs = _plan_averages(rows, means, covs, starts)
-    new_means = prev_means.copy()
-    init = np.empty((n, d, d))
-    L = np.empty((d, d))
-    active = np.zeros(n, dtype=np.bool_)
-    for i in range(n):
-        total = 0.0
-        for j in range(p):
-            total += rows[i, j]
-        active[i] = total > 0.0
-        if not active[i]:
-            init[i] = prev_covs[i]
-            continue
-        for a in range(d):
-            acc = 0.0
-            for k in range(K):
-                acc += lambdas[k] * avg_means[i, k, a]
-            new_means[i, a] = acc
-        if _cholesky_lower(prev_covs[i], L):
-            init[i] = prev_covs[i]
-        else:
-            init[i] = 0.0
-            for k in range(K):
-                for a in range(d):
-                    for b in range(d):
-                        init[i, a, b] += lambdas[k] * avg_covs[i, k, a, b]
-    index = np.empty((n, K), dtype=np.int64)
-    coef = np.empty((n, K))
-    for i in range(n):
-        for k in range(K):
-            index[i, k] = i * K + k
-            coef[i, k] = lambdas[k] if active[i] else 0.0
-    new_covs, n_iter, diff = _bures_barycenters(
-        avg_covs.reshape((n * K, d, d)), index, coef, init, tol, max_iter
+    new_means, init, active = _euclidean_starts(
+        rows, avg_means, avg_covs, lambdas, prev_means, prev_covs
     )
-    for i in range(n):
-        if not active[i]:
-            new_covs[i] = prev_covs[i]
+    index = np.arange(n * K, dtype=np.int64).reshape(n, K)
+    coef = np.where(active[:, None], lambdas[None, :], 0.0)
+    new_covs, n_iter, diff = _bures_barycenters(
+        avg_covs.reshape(n * K, d, d), index, coef, init, tol, max_iter
+    )
+    new_covs[~active] = prev_covs[~active]
     return new_means, new_covs, n_iter, diff

@@ -1,14 +1,46 @@
 """Gaussian log-densities and the GMM-OT maps applied to samples."""
 
 import numpy as np
-from numba import prange
 
 from skgmmot._kernels._jit import kernel
+from skgmmot._kernels._threads import run
 
 _LOG_2PI = np.log(2.0 * np.pi)
 
 
-@kernel(parallel=True)
+@kernel()
+def _log_norms(chols):
+    """Log normalising constants ``-d/2 log(2 pi) - log det L`` of the components."""
+    k, d = chols.shape[0], chols.shape[1]
+    log_norm = np.empty(k)
+    for i in range(k):
+        acc = 0.0
+        for a in range(d):
+            acc += np.log(chols[i, a, a])
+        log_norm[i] = -0.5 * d * _LOG_2PI - acc
+    return log_norm
+
+
+@kernel()
+def _log_density_rows(X, means, chols, log_norm, out, start, stop):
+    """Fill in samples ``start:stop`` of ``_log_gaussian_densities``."""
+    d = X.shape[1]
+    k = means.shape[0]
+    z = np.empty(d)
+    for s in range(start, stop):
+        for i in range(k):
+            L = chols[i]
+            # Forward substitution L z = x - m; the Mahalanobis term is |z|^2.
+            quad = 0.0
+            for a in range(d):
+                acc = X[s, a] - means[i, a]
+                for c in range(a):
+                    acc -= L[a, c] * z[c]
+                z[a] = acc / L[a, a]
+                quad += z[a] * z[a]
+            out[s, i] = log_norm[i] - 0.5 * quad
+
+
 def _log_gaussian_densities(X, means, chols):
     """Log-densities of every sample under every Gaussian component.
 
@@ -28,26 +60,9 @@ def _log_gaussian_densities(X, means, chols):
     """
     n, d = X.shape
     k = means.shape[0]
-    log_norm = np.empty(k)
-    for i in range(k):
-        acc = 0.0
-        for a in range(d):
-            acc += np.log(chols[i, a, a])
-        log_norm[i] = -0.5 * d * _LOG_2PI - acc
+    log_norm = _log_norms(chols)
     out = np.empty((n, k))
-    for s in prange(n):
-        z = np.empty(d)
-        for i in range(k):
-            L = chols[i]
-            # Forward substitution L z = x - m; the Mahalanobis term is |z|^2.
-            quad = 0.0
-            for a in range(d):
-                acc = X[s, a] - means[i, a]
-                for c in range(a):
-                    acc -= L[a, c] * z[c]
-                z[a] = acc / L[a, a]
-                quad += z[a] * z[a]
-            out[s, i] = log_norm[i] - 0.5 * quad
+    run(_log_density_rows, n * k * d * (d + 2.0), n, X, means, chols, log_norm, out)
     return out
 
 
@@ -62,7 +77,19 @@ def _apply_pair(x, mean_s, mean_t, A, out, weight):
         out[a] += weight * acc
 
 
-@kernel(parallel=True)
+@kernel()
+def _map_barycentric_rows(
+    X, posterior, means_s, means_t, rows, cols, coef, maps, out, start, stop
+):
+    """Fill in samples ``start:stop`` of ``_map_barycentric`` (``out`` is zeroed)."""
+    for s in range(start, stop):
+        for q in range(rows.shape[0]):
+            i = rows[q]
+            weight = coef[q] * posterior[s, i]
+            if weight > 0.0:
+                _apply_pair(X[s], means_s[i], means_t[cols[q]], maps[q], out[s], weight)
+
+
 def _map_barycentric(X, posterior, means_s, means_t, rows, cols, coef, maps):
     """Apply the barycentric GMM-OT map ``T_bary`` of Delon & Desolneux (2020).
 
@@ -95,16 +122,33 @@ def _map_barycentric(X, posterior, means_s, means_t, rows, cols, coef, maps):
     """
     n, d = X.shape
     out = np.zeros((n, d))
-    for s in prange(n):
-        for q in range(rows.shape[0]):
-            i = rows[q]
-            weight = coef[q] * posterior[s, i]
-            if weight > 0.0:
-                _apply_pair(X[s], means_s[i], means_t[cols[q]], maps[q], out[s], weight)
+    work = 2.0 * n * rows.shape[0] * d * (d + 1)
+    args = (X, posterior, means_s, means_t, rows, cols, coef, maps, out)
+    run(_map_barycentric_rows, work, n, *args)
     return out
 
 
-@kernel(parallel=True)
+@kernel()
+def _map_random_rows(
+    X, posterior, means_s, means_t, rows, cols, coef, maps, uniforms, out, start, stop
+):
+    """Fill in samples ``start:stop`` of ``_map_random``; ``out`` starts at zero."""
+    n_pairs = rows.shape[0]
+    for s in range(start, stop):
+        total = 0.0
+        for q in range(n_pairs):
+            total += coef[q] * posterior[s, rows[q]]
+        chosen = n_pairs - 1
+        running = 0.0
+        for q in range(n_pairs):
+            running += coef[q] * posterior[s, rows[q]]
+            if running / total > uniforms[s]:
+                chosen = q
+                break
+        i = rows[chosen]
+        _apply_pair(X[s], means_s[i], means_t[cols[chosen]], maps[chosen], out[s], 1.0)
+
+
 def _map_random(X, posterior, means_s, means_t, rows, cols, coef, maps, uniforms):
     """Apply the random GMM-OT map ``T_rand`` of Delon & Desolneux (2020).
 
@@ -128,19 +172,8 @@ def _map_random(X, posterior, means_s, means_t, rows, cols, coef, maps, uniforms
         Transported samples.
     """
     n, d = X.shape
-    n_pairs = rows.shape[0]
     out = np.zeros((n, d))
-    for s in prange(n):
-        total = 0.0
-        for q in range(n_pairs):
-            total += coef[q] * posterior[s, rows[q]]
-        chosen = n_pairs - 1
-        running = 0.0
-        for q in range(n_pairs):
-            running += coef[q] * posterior[s, rows[q]]
-            if running / total > uniforms[s]:
-                chosen = q
-                break
-        i = rows[chosen]
-        _apply_pair(X[s], means_s[i], means_t[cols[chosen]], maps[chosen], out[s], 1.0)
+    work = 2.0 * n * rows.shape[0] * d * (d + 1)
+    args = (X, posterior, means_s, means_t, rows, cols, coef, maps, uniforms, out)
+    run(_map_random_rows, work, n, *args)
     return out

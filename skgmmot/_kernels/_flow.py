@@ -2,30 +2,157 @@
 
 import numpy as np
 
-from skgmmot._kernels._bures import _map_matrix
+from skgmmot._kernels._bures import _map_matrix, _small_map_matrix
 from skgmmot._kernels._jit import kernel
 from skgmmot._kernels._linalg import _psd_factor
 
 
-@kernel()
-def _flow_step(
-    means,
-    covs,
-    weights,
-    means_t,
-    covs_t,
-    plan,
-    cost,
-    loss,
-    tau,
-    eta,
-    move_means,
-    move_covs,
-    move_weights,
-):
+def _flow_step_kernel(small):
+    """Make the flow step kernel for d <= 2 (``small``: closed-form maps) or any d.
+
+    ``small`` is a compile-time constant, so each variant compiles only the
+    map code it calls.
+    """
+
+    @kernel()
+    def flow_step(
+        means,
+        covs,
+        weights,
+        means_t,
+        covs_t,
+        plan,
+        cost,
+        loss,
+        tau,
+        eta,
+        move_means,
+        move_covs,
+        move_weights,
+    ):
+        """Move every source component along the plan's directions."""
+        k, d = means.shape
+        m = means_t.shape[0]
+        new_means = means.copy()
+        new_covs = covs.copy()
+        steps = np.zeros((k, d, d))
+        own = np.zeros(k)
+        F = np.empty((d, d))
+        G = np.empty((d, d))
+        W = np.empty((d, d))
+        M = np.empty((d, d))
+        R = np.empty((d, d))
+        T = np.empty((d, d))
+        mean_map = np.empty((d, d))
+        D = np.empty((d, d))
+        target = np.empty(d)
+        cold = np.empty((0, 0))
+        no_scratch = np.empty((0, 0, 0))
+        gradient = 0.0
+        for i in range(k):
+            for a in range(d):
+                steps[i, a, a] = 1.0
+            if not weights[i] > 0.0:
+                continue
+            triangular = False
+            if not small and move_covs:
+                triangular, _ = _psd_factor(covs[i], F, G)
+            target[:] = 0.0
+            mean_map[:, :] = 0.0
+            for j in range(m):
+                p = plan[i, j] / weights[i]
+                if not p > 0.0:
+                    continue
+                own[i] += p * cost[i, j]
+                for a in range(d):
+                    target[a] += p * means_t[j, a]
+                if not move_covs:
+                    continue
+                if small:
+                    _small_map_matrix(covs[i], covs_t[j], T)
+                else:
+                    _map_matrix(
+                        covs[i],
+                        covs_t[j],
+                        F,
+                        G,
+                        triangular,
+                        W,
+                        M,
+                        R,
+                        T,
+                        cold,
+                        no_scratch,
+                    )
+                for a in range(d):
+                    for b in range(d):
+                        mean_map[a, b] += p * T[a, b]
+            if move_means:
+                for a in range(d):
+                    gap = target[a] - means[i, a]
+                    gradient += weights[i] * gap * gap
+                    new_means[i, a] = means[i, a] + tau * gap
+            if move_covs:
+                # D = I - mean_map (symmetric): tr(D S D) = sum_ab (D S)_ab D_ab.
+                for a in range(d):
+                    for b in range(d):
+                        D[a, b] = -mean_map[a, b]
+                    D[a, a] += 1.0
+                for a in range(d):
+                    for b in range(d):
+                        acc = 0.0
+                        for c in range(d):
+                            acc += D[a, c] * covs[i, c, b]
+                        gradient += weights[i] * acc * D[a, b]
+                for a in range(d):
+                    for b in range(d):
+                        steps[i, a, b] = tau * mean_map[a, b]
+                    steps[i, a, a] += 1.0 - tau
+                # W = A S, then S' = W A (A symmetric), symmetrised.
+                for a in range(d):
+                    for b in range(d):
+                        acc = 0.0
+                        for c in range(d):
+                            acc += steps[i, a, c] * covs[i, c, b]
+                        W[a, b] = acc
+                for a in range(d):
+                    for b in range(a + 1):
+                        acc = 0.0
+                        for c in range(d):
+                            acc += 0.5 * (
+                                W[a, c] * steps[i, c, b] + W[b, c] * steps[i, c, a]
+                            )
+                        new_covs[i, a, b] = acc
+                        new_covs[i, b, a] = acc
+        new_weights = weights.copy()
+        if move_weights and loss > 0.0:
+            top = -np.inf
+            logits = np.full(k, -np.inf)
+            for i in range(k):
+                if weights[i] > 0.0:
+                    logits[i] = np.log(weights[i]) - eta * own[i] / loss
+                    top = max(top, logits[i])
+            total = 0.0
+            for i in range(k):
+                new_weights[i] = np.exp(logits[i] - top) if weights[i] > 0.0 else 0.0
+                total += new_weights[i]
+            for i in range(k):
+                new_weights[i] /= total
+        return new_means, new_covs, steps, new_weights, gradient
+
+    return flow_step
+
+
+_small_flow_step = _flow_step_kernel(small=True)
+_general_flow_step = _flow_step_kernel(small=False)
+
+
+def _flow_step(*args):
     """Move every source component along the plan's directions.
 
-    With ``P_ij = plan_ij / w_i``: the mean moves a fraction ``tau`` toward
+    Takes the arguments below, in their order; dispatches to the d <= 2
+    variant (closed-form maps) or the general one. With
+    ``P_ij = plan_ij / w_i``: the mean moves a fraction ``tau`` toward
     ``sum_j P_ij m'_j``; the covariance by ``S <- A S A``, where
     ``A = (1 - tau) I + tau sum_j P_ij T_ij`` and ``T_ij`` is the linear part of
     the Gaussian OT map from component i to target j; the weight by the mirror
@@ -63,97 +190,6 @@ def _flow_step(
         at least ``tau (2 - tau)`` times this, so it is zero exactly at
         stationary points of the means and covariances (for the given plan).
     """
-    k, d = means.shape
-    m = means_t.shape[0]
-    new_means = means.copy()
-    new_covs = covs.copy()
-    steps = np.zeros((k, d, d))
-    own = np.zeros(k)
-    F = np.empty((d, d))
-    G = np.empty((d, d))
-    W = np.empty((d, d))
-    M = np.empty((d, d))
-    R = np.empty((d, d))
-    T = np.empty((d, d))
-    mean_map = np.empty((d, d))
-    D = np.empty((d, d))
-    target = np.empty(d)
-    cold = np.empty((0, 0))
-    no_scratch = np.empty((0, 0, 0))
-    gradient = 0.0
-    for i in range(k):
-        for a in range(d):
-            steps[i, a, a] = 1.0
-        if not weights[i] > 0.0:
-            continue
-        triangular = False
-        if move_covs:
-            triangular, _ = _psd_factor(covs[i], F, G)
-        target[:] = 0.0
-        mean_map[:, :] = 0.0
-        for j in range(m):
-            p = plan[i, j] / weights[i]
-            if not p > 0.0:
-                continue
-            own[i] += p * cost[i, j]
-            for a in range(d):
-                target[a] += p * means_t[j, a]
-            if move_covs:
-                _map_matrix(
-                    covs[i], covs_t[j], F, G, triangular, W, M, R, T, cold, no_scratch
-                )
-                for a in range(d):
-                    for b in range(d):
-                        mean_map[a, b] += p * T[a, b]
-        if move_means:
-            for a in range(d):
-                gap = target[a] - means[i, a]
-                gradient += weights[i] * gap * gap
-                new_means[i, a] = means[i, a] + tau * gap
-        if move_covs:
-            # D = I - mean_map (symmetric): tr(D S D) = sum_ab (D S)_ab D_ab.
-            for a in range(d):
-                for b in range(d):
-                    D[a, b] = -mean_map[a, b]
-                D[a, a] += 1.0
-            for a in range(d):
-                for b in range(d):
-                    acc = 0.0
-                    for c in range(d):
-                        acc += D[a, c] * covs[i, c, b]
-                    gradient += weights[i] * acc * D[a, b]
-            for a in range(d):
-                for b in range(d):
-                    steps[i, a, b] = tau * mean_map[a, b]
-                steps[i, a, a] += 1.0 - tau
-            # W = A S, then S' = W A (A symmetric), symmetrised.
-            for a in range(d):
-                for b in range(d):
-                    acc = 0.0
-                    for c in range(d):
-                        acc += steps[i, a, c] * covs[i, c, b]
-                    W[a, b] = acc
-            for a in range(d):
-                for b in range(a + 1):
-                    acc = 0.0
-                    for c in range(d):
-                        acc += 0.5 * (
-                            W[a, c] * steps[i, c, b] + W[b, c] * steps[i, c, a]
-                        )
-                    new_covs[i, a, b] = acc
-                    new_covs[i, b, a] = acc
-    new_weights = weights.copy()
-    if move_weights and loss > 0.0:
-        top = -np.inf
-        logits = np.full(k, -np.inf)
-        for i in range(k):
-            if weights[i] > 0.0:
-                logits[i] = np.log(weights[i]) - eta * own[i] / loss
-                top = max(top, logits[i])
-        total = 0.0
-        for i in range(k):
-            new_weights[i] = np.exp(logits[i] - top) if weights[i] > 0.0 else 0.0
-            total += new_weights[i]
-        for i in range(k):
-            new_weights[i] /= total
-    return new_means, new_covs, steps, new_weights, gradient
+    means = args[0]
+    step = _small_flow_step if means.shape[1] <= 2 else _general_flow_step
+    return step(*args)

@@ -379,10 +379,54 @@ def _eigvalsh_inplace(A, diag, off, v, p):
             diag[i] *= factor
 
 
+@kernel()
+def _copy_into(src, out):
+    """Copy the (d, d) matrix ``src`` into ``out``.
+
+    An explicit loop: numba's ``out[:, :] = src`` compiles a shape-mismatch
+    error message (string formatting) that costs seconds of first-call compile
+    time in every kernel using it.
+    """
+    d = src.shape[0]
+    for a in range(d):
+        for b in range(src.shape[1]):
+            out[a, b] = src[a, b]
+
+
+@kernel()
+def _symmetric_part(M, out):
+    """Write ``(M + M^T) / 2`` into ``out`` (no temporaries)."""
+    d = M.shape[0]
+    for a in range(d):
+        for b in range(a + 1):
+            sym = 0.5 * (M[a, b] + M[b, a])
+            out[a, b] = sym
+            out[b, a] = sym
+
+
 #: Matrices up to this size are diagonalised by Jacobi rotations, which beat
 #: LAPACK's call overhead there (benchmarks/bench_barycenter.py, ``--only eigh``).
 JACOBI_MAX_D = 6
 _JACOBI_MAX_SWEEPS = 50
+
+
+@kernel()
+def _jacobi_rotation(app, apq, aqq):
+    """Return ``(t, c, s)`` of the rotation zeroing ``apq`` in [[app, apq], [apq, aqq]].
+
+    ``t`` is the tangent of the angle, the smaller root of
+    ``t^2 + 2 theta t - 1 = 0`` with ``theta = (aqq - app) / (2 apq)``;
+    the rotated diagonal is ``app - t apq`` and ``aqq + t apq``.
+    """
+    theta = (aqq - app) / (2.0 * apq)
+    if abs(theta) > 1e150:
+        t = 0.5 / theta
+    else:
+        t = 1.0 / (abs(theta) + math.sqrt(theta * theta + 1.0))
+        if theta < 0.0:
+            t = -t
+    c = 1.0 / math.sqrt(t * t + 1.0)
+    return t, c, t * c
 
 
 @kernel()
@@ -419,17 +463,7 @@ def _jacobi_eigh(A, V):
                     A[q, p] = 0.0
                     continue
                 rotated = True
-                # tan of the rotation angle: the smaller root of
-                # t^2 + 2 theta t - 1 = 0, theta = (aqq - app) / (2 apq).
-                theta = (aqq - app) / (2.0 * apq)
-                if abs(theta) > 1e150:
-                    t = 0.5 / theta
-                else:
-                    t = 1.0 / (abs(theta) + math.sqrt(theta * theta + 1.0))
-                    if theta < 0.0:
-                        t = -t
-                c = 1.0 / math.sqrt(t * t + 1.0)
-                s = t * c
+                t, c, s = _jacobi_rotation(app, apq, aqq)
                 A[p, p] = app - t * apq
                 A[q, q] = aqq + t * apq
                 A[p, q] = 0.0
@@ -467,7 +501,8 @@ def _sqrtm_psd(M, out):
         Output, overwritten.
     """
     d = M.shape[0]
-    sym = 0.5 * (M + M.T)
+    sym = np.empty((d, d))
+    _symmetric_part(M, sym)
     if d <= JACOBI_MAX_D:
         vecs = np.empty((d, d))
         _jacobi_eigh(sym, vecs)
@@ -548,7 +583,7 @@ def _sqrtm_psd_warm(M, V, out, X, T, Q, vals):
             for c in range(d):
                 acc += V[a, c] * Q[c, b]
             X[a, b] = acc
-    V[:, :] = X
+    _copy_into(X, V)
     _sqrt_from_eigen(vals, V, out)
 
 
@@ -582,7 +617,15 @@ def _psd_factor(S, F, G):
     if _cholesky_lower(S, F):
         _lower_inverse(F, G)
         return True, d
-    sym = 0.5 * (S + S.T)
+    return False, _eigen_factor(S, F, G)
+
+
+@kernel()
+def _eigen_factor(S, F, G):
+    """Factor a singular ``S`` as ``_psd_factor`` does; return the rank kept."""
+    d = S.shape[0]
+    sym = np.empty((d, d))
+    _symmetric_part(S, sym)
     vals, vecs = np.linalg.eigh(sym)
     top = 0.0
     for c in range(d):
@@ -596,7 +639,7 @@ def _psd_factor(S, F, G):
         for a in range(d):
             F[a, c] = vecs[a, c] * root
             G[c, a] = vecs[a, c] / root if kept else 0.0
-    return False, rank
+    return rank
 
 
 @kernel()

@@ -1,38 +1,58 @@
-"""Choose, call by call, whether a parallel kernel runs on one thread or on all.
+"""Run row kernels on the calling thread or split across worker threads.
 
-A parallel kernel splits its rows evenly between numba's threads and returns
-when the last thread is done. On a machine whose cores are shared that last
-thread can wait a whole scheduler time slice (milliseconds) for a core: right
-after a NumPy/scikit-learn BLAS call, OpenBLAS's worker threads keep spinning
-on the cores for about 0.1 s, and other processes take cores too. A 0.3 ms
-Bures cost matrix then took 3 ms on two threads (0.3 ms on one) on the 2-core
-machine of issue 13, whatever the threading layer. So:
+skgmmot's kernels are serial numba functions compiled with ``nogil=True``
+that fill rows ``start:stop`` of their outputs; this module splits the rows
+of a call between the calling thread and daemon worker threads, or runs them
+all on the calling thread. Keeping the kernels serial, rather than numba
+``parallel=True`` functions, matters three ways:
+
+- compile time: numba compiles a parallel function's loop body again as a
+  separate function and re-generates the machine code of every kernel it
+  calls at each level; a first call compiled for seconds longer;
+- contention: numba's OpenMP workers spin while waiting, against the spinning
+  BLAS threads NumPy and scikit-learn leave behind;
+- fork safety: GNU OpenMP aborts any forked child that runs a parallel
+  region (``multiprocessing`` with the fork start method).
+
+Whether a call is split is chosen call by call. A split call returns when its
+last chunk is done; on a machine whose cores are shared that chunk can wait a
+whole scheduler time slice (milliseconds) for a core: right after a NumPy or
+scikit-learn BLAS call, OpenBLAS's worker threads keep spinning on the cores
+for about 0.1 s, and other processes take cores too. So:
 
 - calls below ``SERIAL_BELOW_FLOPS`` of estimated work run on the calling
-  thread (waking the workers costs more than they save);
-- calls of ``ALWAYS_PARALLEL_FLOPS`` or more run on all threads: a lost time
+  thread (waking a worker, ~40 microseconds, costs more than it saves);
+- calls of ``ALWAYS_PARALLEL_FLOPS`` or more are always split: a lost time
   slice is small next to them;
 - calls in between are timed. For every kernel and size class (a factor of
   two in work) the best of the latest one-thread times per unit of work is
-  kept; when a call on all threads is ``SLOWER_BY`` times slower than that,
-  calls of its class run on one thread for ``SERIAL_WINDOW_SECONDS``, then
-  try all threads again; the window doubles (up to
-  ``MAX_SERIAL_WINDOW_SECONDS``) each time all threads lose again, since a
-  retry can itself cost a time slice. When a call is ``CONTENDED_BY`` times
-  slower, a core is clearly taken (a lost time slice costs ten times a small
-  call, uneven rows far less), and all timed calls of every kernel run on one
-  thread for such a window: a fixed-point iteration calls several kernels,
-  and each would otherwise lose a time slice to find out. The first two
-  calls of a class run on one thread (the second is timed), and one call
-  every ``SERIAL_PROBE_SECONDS`` re-measures the one-thread speed.
+  kept; when a split call is ``SLOWER_BY`` times slower than that, calls of
+  its class run on one thread for ``SERIAL_WINDOW_SECONDS``, then are split
+  again; the window doubles (up to ``MAX_SERIAL_WINDOW_SECONDS``) each time
+  the split loses again, since a retry can itself cost a time slice. When a
+  call is ``CONTENDED_BY`` times slower, a core is clearly taken (a lost time
+  slice costs ten times a small call, uneven rows far less), and all timed
+  calls of every kernel run on one thread for such a window: a fixed-point
+  iteration calls several kernels, and each would otherwise lose a time
+  slice to find out. The first two calls of a class run on one thread (the
+  second is timed), and one call every ``SERIAL_PROBE_SECONDS`` re-measures
+  the one-thread speed.
 
-Results never depend on this choice: the kernels only parallelise loops over
-independent rows (``tests/test_determinism.py``).
+The number of threads is numba's (``NUMBA_NUM_THREADS``,
+``numba.set_num_threads``, which is per thread). Results never depend on the
+split: rows are independent and each is computed by the same code
+(``tests/test_determinism.py``).
 """
 
+import _thread
 import collections
+import contextlib
+import itertools
 import math
+import os
+import threading
 import time
+import typing
 
 import numba
 
@@ -94,8 +114,16 @@ class _Window:
 _RECORDS = {}
 
 
-def on_one_thread(kernel, args):
-    """Call ``kernel(*args)`` with numba's kernels on this thread only.
+#: A split call cuts its rows into this many chunks per thread, handed out
+#: in turn: rows of uneven cost (barycenters needing more iterations) still
+#: balance.
+CHUNKS_PER_THREAD = 4
+
+_LOCAL = threading.local()
+
+
+def on_one_thread(func, args):
+    """Call ``func(*args)`` with every kernel call inside it on this thread.
 
     ``numba.set_num_threads`` is thread-local, so this is safe in the threads
     of joblib's threading backend as well as in worker processes.
@@ -103,61 +131,179 @@ def on_one_thread(kernel, args):
     previous = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        return kernel(*args)
+        return func(*args)
     finally:
         numba.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def python_bodies():
+    """Run row kernels' pure-Python bodies (``.py_func``) in this thread.
+
+    For tests: the code of a kernel is then checked as Python as well as
+    compiled. Kernels called from inside a kernel stay compiled.
+    """
+    previous = getattr(_LOCAL, "python", False)
+    _LOCAL.python = True
+    try:
+        yield
+    finally:
+        _LOCAL.python = previous
+
+
+def _body(kernel):
+    if getattr(_LOCAL, "python", False):
+        return getattr(kernel, "py_func", kernel)
+    return kernel
+
+
+class _Worker:
+    """A daemon thread running the tasks handed to it, one at a time."""
+
+    def __init__(self):
+        self._go = _thread.allocate_lock()
+        self._go.acquire()
+        self._done = _thread.allocate_lock()
+        self._done.acquire()
+        self._task = None
+        self.error = None
+        thread = threading.Thread(target=self._loop, name="skgmmot", daemon=True)
+        thread.start()
+
+    def _loop(self):
+        while True:
+            self._go.acquire()
+            try:
+                self._task()
+            except BaseException as exc:  # re-raised in the calling thread
+                self.error = exc
+            finally:
+                self._task = None
+                self._done.release()
+
+    def start(self, task):
+        self.error = None
+        self._task = task
+        self._go.release()
+
+    def wait(self):
+        self._done.acquire()
+        return self.error
+
+
+class _Pool:
+    """The worker threads, and the lock of whoever uses them."""
+
+    lock = threading.Lock()
+    workers: typing.ClassVar[list] = []
+
+
+def _forget_workers():
+    # A forked child has only the forking thread: new workers on demand.
+    _Pool.lock = threading.Lock()
+    _Pool.workers = []
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_workers)
+
+
+def _serial(kernel, n_rows, args):
+    _body(kernel)(*args, 0, n_rows)
+
+
+def _split(kernel, n_rows, args, n_threads):
+    """Run the rows in chunks on the calling thread and ``n_threads - 1`` workers.
+
+    Falls back to the calling thread alone when another thread is using the
+    workers (two user threads calling kernels at once).
+    """
+    if not _Pool.lock.acquire(blocking=False):
+        return _serial(kernel, n_rows, args)
+    try:
+        body = _body(kernel)
+        n_chunks = min(n_rows, CHUNKS_PER_THREAD * n_threads)
+        bounds = [n_rows * c // n_chunks for c in range(n_chunks + 1)]
+        turn = itertools.count()  # next() is atomic under the GIL
+
+        def task():
+            for c in turn:
+                if c >= n_chunks:
+                    return
+                body(*args, bounds[c], bounds[c + 1])
+
+        while len(_Pool.workers) < n_threads - 1:
+            _Pool.workers.append(_Worker())
+        helpers = _Pool.workers[: n_threads - 1]
+        for worker in helpers:
+            worker.start(task)
+        error = None
+        try:
+            task()
+        except BaseException as exc:
+            error = exc
+        for worker in helpers:
+            error = worker.wait() or error
+        if error is not None:
+            raise error
+    finally:
+        _Pool.lock.release()
 
 
 def _n_signatures(kernel):
     return len(getattr(kernel, "signatures", ()))
 
 
-def run(kernel, work, *args):
-    """Call ``kernel(*args)`` on one thread or on all, whichever is faster now.
+def run(kernel, work, n_rows, *args):
+    """Call ``kernel(*args, start, stop)`` on rows ``0:n_rows``, split or not.
 
     Parameters
     ----------
     kernel : callable
-        A numba dispatcher compiled with ``parallel=True``.
+        A numba dispatcher (``nogil=True``) that computes rows
+        ``start:stop`` of its outputs, which are among ``args``; rows are
+        independent of each other.
     work : float
-        Estimated number of floating-point operations of the call.
+        Estimated number of floating-point operations of all rows.
+    n_rows : int
+        Number of rows.
     *args
-        Arguments of the kernel.
+        Arguments of the kernel before ``start`` and ``stop``.
 
-    Returns
-    -------
-    result
-        Whatever the kernel returns. Results do not depend on the number of
-        threads: the kernels only parallelise loops over independent rows.
+    Notes
+    -----
+    Whether the rows are split between threads is chosen as the module
+    docstring says; results do not depend on it.
     """
-    if work < SERIAL_BELOW_FLOPS or numba.get_num_threads() == 1:
-        return on_one_thread(kernel, args)
+    n_threads = min(numba.get_num_threads(), n_rows)
+    if work < SERIAL_BELOW_FLOPS or n_threads <= 1:
+        return _serial(kernel, n_rows, args)
     if work >= ALWAYS_PARALLEL_FLOPS:
-        return kernel(*args)
+        return _split(kernel, n_rows, args, n_threads)
     key = (kernel, math.frexp(work)[1])
     record = _RECORDS.get(key)
     if record is None:
         # The first call of a class touches fresh memory (and may compile):
         # run it on one thread, untimed.
         _RECORDS[key] = _Record()
-        return on_one_thread(kernel, args)
+        return _serial(kernel, n_rows, args)
     compiled = _n_signatures(kernel)
     start = time.perf_counter()
     window = max(_Window.until, record.serial_until)
     if not record.serial_rates or start < window or start >= record.next_probe:
-        out = on_one_thread(kernel, args)
+        _serial(kernel, n_rows, args)
         end = time.perf_counter()
         if _n_signatures(kernel) == compiled:  # a compiling call is no timing
             record.serial_rates.append((end - start) / work)
             record.next_probe = end + SERIAL_PROBE_SECONDS
             _judge(record, end, fresh=False)
-        return out
-    out = kernel(*args)
+        return None
+    _split(kernel, n_rows, args, n_threads)
     end = time.perf_counter()
     if _n_signatures(kernel) == compiled:
         record.parallel_rate = (end - start) / work
         _judge(record, end, fresh=True)
-    return out
+    return None
 
 
 def _judge(record, now, fresh):
