@@ -27,7 +27,8 @@ iterations resume and Newton is retried every ``NEWTON_EVERY`` iterations.
 import numpy as np
 
 from skgmmot._kernels._jit import kernel
-from skgmmot._kernels._linalg import _cholesky_lower
+from skgmmot._kernels._linalg import _cholesky_lower, _copy_into
+from skgmmot._kernels._threads import run
 
 #: Each ε-scaling stage divides the regularisation by this factor.
 SCALING_FACTOR = 4.0
@@ -274,12 +275,65 @@ def _newton(a, a_log, b, M, eps, f, g, max_iter, tol):
         value = trial
         for r in range(q):
             g[active[r]] = trial_g[active[r]]
-        f[:] = trial_f
-        plan[:, :] = trial_plan
+        for r in range(f.shape[0]):
+            f[r] = trial_f[r]
+        _copy_into(trial_plan, plan)
     return max_iter, err
 
 
 @kernel()
+def _scaling_stages(a_log, b_log, b, M, reg, f, g, start):
+    """Run the ε-scaling stages of ``_sinkhorn_log``; return the sweeps done."""
+    m = M.shape[1]
+    total = 0
+    eps = start
+    mass = 0.0
+    for j in range(m):
+        mass += b[j]
+    # Bounded even for an infinite start (costs that overflowed): eps / 4
+    # stays infinite, so such a start skips the scaling.
+    while reg < eps < np.inf:
+        for _ in range(STAGE_MAX_ITER):
+            _sweep(a_log, b_log, M, eps, f, g)
+            total += 1
+            if _column_error(b, M, eps, f, g) < STAGE_TOL * mass:
+                break
+        eps /= SCALING_FACTOR
+    return total
+
+
+@kernel()
+def _sweeps(a_log, b_log, b, M, reg, f, g, it, max_iter, tol, newton_at, err):
+    """Sinkhorn iterations at ``reg`` from iteration ``it``, error ``err``.
+
+    Returns ``(it, err, newton)``: stops when the error is below ``tol``, at
+    ``max_iter``, or (``newton`` True) when Newton steps should take over:
+    from iteration ``newton_at`` on, or earlier once the error shrinks by
+    less than ``SLOW_RATE`` per sweep (Sinkhorn's linear convergence is slow).
+    """
+    while it < max_iter:
+        _sweep(a_log, b_log, M, reg, f, g)
+        it += 1
+        previous = err
+        err = _column_error(b, M, reg, f, g)
+        if err < tol:
+            return it, err, False
+        if it >= newton_at or (it >= NEWTON_MIN_SWEEPS and err > SLOW_RATE * previous):
+            return it, err, True
+    return it, err, False
+
+
+@kernel()
+def _plan_of(f, g, M, reg):
+    """Return the plan ``exp((f_i + g_j - M_ij) / reg)`` of the potentials."""
+    n, m = M.shape
+    plan = np.empty((n, m))
+    for i in range(n):
+        for j in range(m):
+            plan[i, j] = np.exp((f[i] + g[j] - M[i, j]) / reg)
+    return plan
+
+
 def _sinkhorn_log(a, b, M, reg, max_iter, tol, f, g, start):
     """Entropic OT plan between histograms ``a`` and ``b`` for costs ``M``.
 
@@ -314,55 +368,55 @@ def _sinkhorn_log(a, b, M, reg, max_iter, tol, f, g, start):
     err : float
         Last measured marginal error.
     """
-    n, m = M.shape
     a_log = _log_masses(a)
     b_log = _log_masses(b)
-    total = 0
-    eps = start
-    mass = 0.0
-    for j in range(m):
-        mass += b[j]
-    # Bounded even for an infinite start (costs that overflowed): eps / 4
-    # stays infinite, so such a start skips the scaling.
-    while reg < eps < np.inf:
-        for _ in range(STAGE_MAX_ITER):
-            _sweep(a_log, b_log, M, eps, f, g)
-            total += 1
-            if _column_error(b, M, eps, f, g) < STAGE_TOL * mass:
-                break
-        eps /= SCALING_FACTOR
-    err = np.inf
-    it = 0
-    newton_at = NEWTON_AFTER
+    total = _scaling_stages(a_log, b_log, b, M, reg, f, g, start)
+    it, err, newton_at = 0, np.inf, NEWTON_AFTER
     while it < max_iter:
-        _sweep(a_log, b_log, M, reg, f, g)
-        it += 1
-        previous = err
-        err = _column_error(b, M, reg, f, g)
+        it, err, newton = _sweeps(
+            a_log, b_log, b, M, reg, f, g, it, max_iter, tol, newton_at, err
+        )
+        if not newton:
+            break
+        # Compiled only for problems that need it (small reg).
+        steps, err = _newton(a, a_log, b, M, reg, f, g, NEWTON_MAX_ITER, tol)
+        total += steps
         if err < tol:
             break
-        # Newton once Sinkhorn's linear convergence proves slow (the error
-        # shrinking by less than SLOW_RATE per sweep), or every NEWTON_EVERY.
-        if it >= newton_at or (it >= NEWTON_MIN_SWEEPS and err > SLOW_RATE * previous):
-            steps, err = _newton(a, a_log, b, M, reg, f, g, NEWTON_MAX_ITER, tol)
-            total += steps
-            if err < tol:
-                break
-            newton_at = it + NEWTON_EVERY
-    plan = np.empty((n, m))
-    for i in range(n):
-        for j in range(m):
-            plan[i, j] = np.exp((f[i] + g[j] - M[i, j]) / reg)
-    return plan, total + it, err
+        newton_at = it + NEWTON_EVERY
+    return _plan_of(f, g, M, reg), total + it, err
 
 
-@kernel()
+def _problem_rows(a, b, M, bounds, reg, max_iter, tol, f, g, start, plan, out, lo, hi):
+    """Solve problems ``lo:hi`` of ``_sinkhorn_log_batch``.
+
+    Writes the plans into ``plan`` and (iterations, error) into ``out[k]``.
+    """
+    for k in range(lo, hi):
+        left, right = bounds[k], bounds[k + 1]
+        g_k = g[left:right].copy()
+        plan_k, n_iter, err = _sinkhorn_log(
+            a,
+            b[left:right].copy(),
+            np.ascontiguousarray(M[:, left:right]),
+            reg,
+            max_iter,
+            tol,
+            f[k],
+            g_k,
+            start[k],
+        )
+        plan[:, left:right] = plan_k
+        g[left:right] = g_k
+        out[k] = (n_iter, err)
+
+
 def _sinkhorn_log_batch(a, b, M, bounds, reg, max_iter, tol, f, g, start):
     """``_sinkhorn_log`` for K problems sharing the row marginal ``a``.
 
     Problem k has columns ``bounds[k]:bounds[k + 1]`` of ``b``, ``M`` and
     ``g``, row potentials ``f[k]`` and first ε-scaling level ``start[k]``.
-    One call instead of K saves the per-call overhead on small problems.
+    The problems are independent: they may run on several threads.
 
     Returns
     -------
@@ -374,17 +428,7 @@ def _sinkhorn_log_batch(a, b, M, bounds, reg, max_iter, tol, f, g, start):
     n, p = M.shape
     K = bounds.shape[0] - 1
     plan = np.empty((n, p))
-    n_iter = np.zeros(K, dtype=np.int64)
-    err = np.zeros(K)
-    for k in range(K):
-        lo, hi = bounds[k], bounds[k + 1]
-        sub = np.ascontiguousarray(M[:, lo:hi])
-        g_k = g[lo:hi].copy()
-        f_k = f[k].copy()
-        plan_k, n_iter[k], err[k] = _sinkhorn_log(
-            a, b[lo:hi].copy(), sub, reg, max_iter, tol, f_k, g_k, start[k]
-        )
-        plan[:, lo:hi] = plan_k
-        f[k] = f_k
-        g[lo:hi] = g_k
-    return plan, n_iter, err
+    out = np.zeros((K, 2))
+    args = (a, b, M, bounds, reg, max_iter, tol, f, g, start, plan, out)
+    run(_problem_rows, 400.0 * n * p, K, *args)
+    return plan, out[:, 0].astype(np.int64), out[:, 1]
