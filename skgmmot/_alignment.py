@@ -27,12 +27,7 @@ estimator validates, fits the group mixtures and picks the samples.
 import numpy as np
 
 from skgmmot._transport import exact_plan, sinkhorn_plan
-from skgmmot.ot import (
-    _cost_matrix,
-    _log_densities,
-    _log_sum_exp,
-    _log_weights,
-)
+from skgmmot.ot import _cost_matrix, _log_mixture_pdf
 
 __all__ = ["carried_mixture", "group_plan", "mixture_log_likelihood"]
 
@@ -104,4 +99,4 @@ def mixture_log_likelihood(x, mixture):
     log_density : ndarray of shape (n,)
     """
     means, covs, weights = mixture
-    return _log_sum_exp(_log_densities(x, means, covs) + _log_weights(weights), 1)
+    return _log_mixture_pdf(x, means, covs, weights)

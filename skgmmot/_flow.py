@@ -32,8 +32,6 @@ from skgmmot.ot import (
     _cost_matrix,
     _gaussian_pair_maps,
     _geodesic_state,
-    _log_densities,
-    _log_weights,
     _posterior,
 )
 
@@ -332,7 +330,7 @@ def _blended_map(x, source, ends, rows, cols, coef, maps, precisions):
     ``gbar = sum_i posterior_i g_i``.
     """
     ms, Cs, ws = source
-    posterior = _posterior(_log_densities(x, ms, Cs) + _log_weights(ws))
+    posterior = _posterior(x, ms, Cs, ws)
     q = posterior[:, rows] * coef
     diff = x[:, None, :] - ms[None, :, :]
     images = ends[cols][None] + np.einsum("pab,npb->npa", maps, diff[:, rows])
@@ -934,7 +932,7 @@ default=("means", "covariances", "weights")
             out[move] = (1.0 - t) * x + t * mapped
             return out
         means, maps, _, _ = self._gradient_state(t)
-        posterior = _posterior(_log_densities(x, m0, C0) + _log_weights(w0))
+        posterior = _posterior(x, m0, C0, w0)
         out[move] = self._carry(x, posterior, m0, means, maps)
         return out
 
@@ -1022,7 +1020,7 @@ default=("means", "covariances", "weights")
             return np.array(x, copy=True)
         means, maps, covs = self.means_path_[-1], self.maps_path_[-1], self.covariances_
         inverse = np.linalg.pinv(maps)
-        posterior = _posterior(_log_densities(x, means, covs) + _log_weights(w0))
+        posterior = _posterior(x, means, covs, w0)
         start = self._carry(x, posterior, means, m0, inverse)
         if self.transport != "bary" or x.shape[0] == 0:
             return start

@@ -34,9 +34,10 @@ from skgmmot._kernels._barycenter import (
 )
 from skgmmot._kernels._bures import _bures_cost_matrix, _gaussian_maps
 from skgmmot._kernels._density import (
-    _log_gaussian_densities,
+    _log_mixture_densities,
     _map_barycentric,
     _map_random,
+    _posteriors,
 )
 from skgmmot._validation import (
     check_gaussians,
@@ -114,30 +115,22 @@ def _cost_matrix(ms, Cs, mt, Ct):
     return _bures_cost_matrix(ms, Cs, mt, Ct)
 
 
-def _log_sum_exp(a, axis):
-    top = np.max(a, axis=axis, keepdims=True)
-    top = np.where(np.isfinite(top), top, 0.0)
-    with np.errstate(divide="ignore"):
-        out = np.log(np.sum(np.exp(a - top), axis=axis, keepdims=True)) + top
-    return np.squeeze(out, axis=axis)
+def _log_mixture_pdf(x, means, covs, weights):
+    """(n,) log-densities of a Gaussian mixture."""
+    chols = np.linalg.cholesky(covs)
+    return _log_mixture_densities(x, means, chols, _log_weights(weights))
 
 
-def _log_densities(x, means, covs):
-    """(n, k) Gaussian log-densities."""
-    return _log_gaussian_densities(x, means, np.linalg.cholesky(covs))
-
-
-def _posterior(log_joint):
-    """Normalised ``exp(log_joint)`` along rows, exact where densities underflow.
+def _posterior(x, means, covs, weights):
+    """(n, k) posterior probabilities of a mixture's components, rows summing to 1.
 
     Subtracting the row maximum before exponentiating keeps the largest term at
     one; normalising afterwards (rather than subtracting a log-sum-exp, a large
     number when samples are far from every component) makes rows sum to one to
-    machine precision.
+    machine precision, even where the densities underflow.
     """
-    top = np.max(log_joint, axis=1, keepdims=True)
-    unnormalised = np.exp(log_joint - top)
-    return unnormalised / unnormalised.sum(axis=1, keepdims=True)
+    chols = np.linalg.cholesky(covs)
+    return _posteriors(x, means, chols, _log_weights(weights))
 
 
 def _log_weights(weights):
@@ -458,7 +451,7 @@ def _apply_map(x, source, target, plan, method, seed):
     cols = cols.astype(np.int64)
     coef = plan[rows, cols] / ws[rows]
     maps = _gaussian_pair_maps(Cs, Ct, rows, cols)
-    posterior = _posterior(_log_densities(x, ms, Cs) + _log_weights(ws))
+    posterior = _posterior(x, ms, Cs, ws)
     args = (x, posterior, ms, mt, rows, cols, coef, maps)
     if method == "bary":
         return _map_barycentric(*args)
@@ -613,8 +606,7 @@ def gmm_pdf(x, m, C, w):
     if arr.ndim == 0 or arr.shape[-1] != d:
         raise ValueError(f"x must have shape (..., {d}), got shape {arr.shape}.")
     flat = check_points(arr.reshape(-1, d), d, "x")
-    log_dens = _log_densities(flat, means, covs)
-    log_pdf = _log_sum_exp(log_dens + _log_weights(weights), axis=1)
+    log_pdf = _log_mixture_pdf(flat, means, covs, weights)
     return np.exp(log_pdf).reshape(arr.shape[:-1])
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal, getcontext
 
 import numpy as np
 import pytest
-from scipy import linalg, stats
+from scipy import linalg, special, stats
 
 from skgmmot._kernels._barycenter import _bures_barycenters
 from skgmmot._kernels._bures import (
@@ -18,9 +18,10 @@ from skgmmot._kernels._bures import (
     _gaussian_maps,
 )
 from skgmmot._kernels._density import (
-    _log_gaussian_densities,
+    _log_mixture_densities,
     _map_barycentric,
     _map_random,
+    _posteriors,
 )
 from skgmmot._kernels._linalg import (
     JACOBI_MAX_D,
@@ -364,20 +365,49 @@ def test_bures_barycenters_report_non_convergence(spd_factory):
 # --- densities and maps on samples -------------------------------------------
 
 
-@_compiled_and_python(_log_gaussian_densities)
-@pytest.mark.parametrize("d", DIMS)
-def test_log_densities_match_scipy(gmm_factory, rng, impl, d):
-    means, covs, _ = gmm_factory(3, d)
-    X = 3 * rng.randn(20, d)
-    out = impl(X, means, np.linalg.cholesky(covs))
-    ref = np.stack(
+def _scipy_log_joint(X, means, covs, weights):
+    return np.stack(
         [
-            stats.multivariate_normal(m, C).logpdf(X).reshape(-1)
-            for m, C in zip(means, covs, strict=True)
+            stats.multivariate_normal(m, C).logpdf(X).reshape(-1) + np.log(w)
+            for m, C, w in zip(means, covs, weights, strict=True)
         ],
         axis=1,
     )
+
+
+@_compiled_and_python(_log_mixture_densities)
+@pytest.mark.parametrize("d", DIMS)
+def test_mixture_log_densities_match_scipy(gmm_factory, rng, impl, d):
+    means, covs, weights = gmm_factory(3, d)
+    X = 3 * rng.randn(20, d)
+    out = impl(X, means, np.linalg.cholesky(covs), np.log(weights))
+    ref = special.logsumexp(_scipy_log_joint(X, means, covs, weights), axis=1)
     np.testing.assert_allclose(out, ref, rtol=1e-11, atol=1e-11)
+
+
+@_compiled_and_python(_posteriors)
+@pytest.mark.parametrize("d", DIMS)
+def test_posteriors_match_scipy(gmm_factory, rng, impl, d):
+    means, covs, weights = gmm_factory(3, d)
+    weights[1] = 0.0  # a zero weight: zero posterior, no NaN
+    X = 3 * rng.randn(20, d)
+    with np.errstate(divide="ignore"):
+        out = impl(X, means, np.linalg.cholesky(covs), np.log(weights))
+        log_joint = _scipy_log_joint(X, means, covs, weights)
+    ref = special.softmax(log_joint, axis=1)
+    np.testing.assert_allclose(out, ref, rtol=1e-11, atol=1e-14)
+    assert (out[:, 1] == 0.0).all()
+
+
+def test_posteriors_are_exact_where_densities_underflow():
+    means = np.array([[0.0], [1.0]])
+    chols = np.ones((2, 1, 1))
+    X = np.array([[1e4]])  # both densities underflow to 0
+    out = _posteriors(X, means, chols, np.log([0.5, 0.5]))
+    np.testing.assert_array_equal(out, [[0.0, 1.0]])
+    log_pdf = _log_mixture_densities(X, means, chols, np.log([0.5, 0.5]))
+    ref = special.logsumexp(-0.5 * (X[0, 0] - means[:, 0]) ** 2 + np.log(0.5))
+    np.testing.assert_allclose(log_pdf, ref - 0.5 * np.log(2 * np.pi), rtol=1e-14)
 
 
 def _map_inputs(gmm_factory, rng, d):
@@ -388,9 +418,7 @@ def _map_inputs(gmm_factory, rng, d):
     rows, cols = (a.astype(np.int64) for a in np.nonzero(plan))
     maps = _gaussian_maps(C_s, C_t, rows, cols)
     X = 2 * rng.randn(15, d)
-    log_joint = _log_gaussian_densities(X, m_s, np.linalg.cholesky(C_s)) + np.log(w_s)
-    posterior = np.exp(log_joint)
-    posterior /= posterior.sum(axis=1, keepdims=True)
+    posterior = special.softmax(_scipy_log_joint(X, m_s, C_s, w_s), axis=1)
     coef = plan[rows, cols] / w_s[rows]
     return X, posterior, m_s, m_t, rows, cols, coef, maps
 

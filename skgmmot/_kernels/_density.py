@@ -3,9 +3,11 @@
 import numpy as np
 
 from skgmmot._kernels._jit import kernel
+from skgmmot._kernels._linalg import _lower_inverse
 from skgmmot._kernels._threads import run
 
 _LOG_2PI = np.log(2.0 * np.pi)
+_NEGLIGIBLE_LOG = -60.0 * np.log(2.0)
 
 
 @kernel()
@@ -22,59 +24,146 @@ def _log_norms(chols):
 
 
 @kernel()
-def _log_density_rows(X, means, chols, log_norm, out, start, stop):
-    """Fill in samples ``start:stop`` of ``_log_gaussian_densities``."""
+def _inverse_factors(chols):
+    """Inverses ``P_i = L_i^-1`` of lower Cholesky factors (lower triangular)."""
+    k, d = chols.shape[0], chols.shape[1]
+    precs = np.empty((k, d, d))
+    for i in range(k):
+        _lower_inverse(chols[i], precs[i])
+    return precs
+
+
+@kernel()
+def _log_joint(X, s, means, precs, log_norm, diff, out):
+    """Write ``log_norm[i] - |P_i (X[s] - m_i)|^2 / 2`` into ``out[i]``.
+
+    ``P_i = L_i^-1``: the Mahalanobis term as independent dot products; a
+    forward substitution chains one division per coordinate and was twice as
+    slow.
+    """
     d = X.shape[1]
-    k = means.shape[0]
-    z = np.empty(d)
+    for i in range(means.shape[0]):
+        for c in range(d):
+            diff[c] = X[s, c] - means[i, c]
+        quad = 0.0
+        for a in range(d):
+            acc = 0.0
+            for c in range(a + 1):
+                acc += precs[i, a, c] * diff[c]
+            quad += acc * acc
+        out[i] = log_norm[i] - 0.5 * quad
+
+
+@kernel()
+def _top(values):
+    """Largest entry (NaN entries skipped, -inf if there is none)."""
+    top = -np.inf
+    for v in values:
+        if v > top:
+            top = v
+    return top
+
+
+@kernel()
+def _log_mixture_rows(X, means, precs, log_norm, out, start, stop):
+    """Fill in samples ``start:stop`` of ``_log_mixture_densities``."""
+    joint = np.empty(means.shape[0])
+    z = np.empty(X.shape[1])
     for s in range(start, stop):
+        _log_joint(X, s, means, precs, log_norm, z, joint)
+        top = _top(joint)
+        if top == -np.inf:
+            out[s] = -np.inf
+            continue
+        acc = 0.0
+        for v in joint:
+            # Terms below 2^-60 of the largest change the sum by less than
+            # k 2^-60 relatively: skip their exp, the costliest step here.
+            if v - top > _NEGLIGIBLE_LOG:
+                acc += np.exp(v - top)
+        out[s] = top + np.log(acc)
+
+
+@kernel()
+def _posterior_rows(X, means, precs, log_norm, out, start, stop):
+    """Fill in samples ``start:stop`` of ``_posteriors``."""
+    k = means.shape[0]
+    z = np.empty(X.shape[1])
+    for s in range(start, stop):
+        row = out[s]
+        _log_joint(X, s, means, precs, log_norm, z, row)
+        top = _top(row)
+        acc = 0.0
         for i in range(k):
-            L = chols[i]
-            # Forward substitution L z = x - m; the Mahalanobis term is |z|^2.
-            quad = 0.0
-            for a in range(d):
-                acc = X[s, a] - means[i, a]
-                for c in range(a):
-                    acc -= L[a, c] * z[c]
-                z[a] = acc / L[a, a]
-                quad += z[a] * z[a]
-            out[s, i] = log_norm[i] - 0.5 * quad
+            row[i] = np.exp(row[i] - top)
+            acc += row[i]
+        for i in range(k):
+            row[i] /= acc
 
 
-def _log_gaussian_densities(X, means, chols):
-    """Log-densities of every sample under every Gaussian component.
+def _log_mixture_densities(X, means, chols, log_weights):
+    """Log-density of every sample under a Gaussian mixture.
+
+    One pass per sample (log-sum-exp of the components' log-densities plus
+    ``log_weights``, largest term first), with no (n, k) array.
 
     Parameters
     ----------
     X : ndarray of shape (n, d)
-        Samples.
     means : ndarray of shape (k, d)
-        Component means.
     chols : ndarray of shape (k, d, d)
-        Lower Cholesky factors of the (positive definite) covariances.
+        Lower Cholesky factors of the covariances.
+    log_weights : ndarray of shape (k,)
+        ``log`` of the weights (``-inf`` for zero weights).
 
     Returns
     -------
-    log_dens : ndarray of shape (n, k)
-        ``log N(X[s]; means[i], chols[i] chols[i]^T)``.
+    log_pdf : ndarray of shape (n,)
     """
     n, d = X.shape
     k = means.shape[0]
-    log_norm = _log_norms(chols)
+    log_norm = _log_norms(chols) + log_weights
+    precs = _inverse_factors(chols)
+    out = np.empty(n)
+    run(_log_mixture_rows, n * k * d * (d + 4.0), n, X, means, precs, log_norm, out)
+    return out
+
+
+def _posteriors(X, means, chols, log_weights):
+    """Posterior probabilities ``P(i | x)`` of the components of a mixture.
+
+    Per sample, ``exp(log w_i + log g_i(x) - top)`` normalised to sum to one,
+    ``top`` the largest term: exact where the densities themselves underflow.
+    Arguments as in ``_log_mixture_densities``.
+
+    Returns
+    -------
+    posterior : ndarray of shape (n, k)
+    """
+    n, d = X.shape
+    k = means.shape[0]
+    log_norm = _log_norms(chols) + log_weights
+    precs = _inverse_factors(chols)
     out = np.empty((n, k))
-    run(_log_density_rows, n * k * d * (d + 2.0), n, X, means, chols, log_norm, out)
+    run(_posterior_rows, n * k * d * (d + 4.0), n, X, means, precs, log_norm, out)
     return out
 
 
 @kernel()
-def _apply_pair(x, mean_s, mean_t, A, out, weight):
-    """Add ``weight * (mean_t + A (x - mean_s))`` to ``out``."""
-    d = x.shape[0]
+def _add_pair_map(X, s, means_s, i, means_t, j, maps, q, weight, diff, out):
+    """Add ``weight * (means_t[j] + maps[q] (X[s] - means_s[i]))`` to ``out[s]``.
+
+    Takes whole arrays and indices: views such as ``X[s]`` built in the hot
+    loop of a serial kernel cost numba several times the arithmetic.
+    """
+    d = X.shape[1]
+    for c in range(d):
+        diff[c] = X[s, c] - means_s[i, c]
     for a in range(d):
-        acc = mean_t[a]
+        acc = means_t[j, a]
         for c in range(d):
-            acc += A[a, c] * (x[c] - mean_s[c])
-        out[a] += weight * acc
+            acc += maps[q, a, c] * diff[c]
+        out[s, a] += weight * acc
 
 
 @kernel()
@@ -82,12 +171,15 @@ def _map_barycentric_rows(
     X, posterior, means_s, means_t, rows, cols, coef, maps, out, start, stop
 ):
     """Fill in samples ``start:stop`` of ``_map_barycentric`` (``out`` is zeroed)."""
+    diff = np.empty(X.shape[1])
     for s in range(start, stop):
         for q in range(rows.shape[0]):
             i = rows[q]
             weight = coef[q] * posterior[s, i]
             if weight > 0.0:
-                _apply_pair(X[s], means_s[i], means_t[cols[q]], maps[q], out[s], weight)
+                _add_pair_map(
+                    X, s, means_s, i, means_t, cols[q], maps, q, weight, diff, out
+                )
 
 
 def _map_barycentric(X, posterior, means_s, means_t, rows, cols, coef, maps):
@@ -134,6 +226,7 @@ def _map_random_rows(
 ):
     """Fill in samples ``start:stop`` of ``_map_random``; ``out`` starts at zero."""
     n_pairs = rows.shape[0]
+    diff = np.empty(X.shape[1])
     for s in range(start, stop):
         total = 0.0
         for q in range(n_pairs):
@@ -146,7 +239,8 @@ def _map_random_rows(
                 chosen = q
                 break
         i = rows[chosen]
-        _apply_pair(X[s], means_s[i], means_t[cols[chosen]], maps[chosen], out[s], 1.0)
+        j = cols[chosen]
+        _add_pair_map(X, s, means_s, i, means_t, j, maps, chosen, 1.0, diff, out)
 
 
 def _map_random(X, posterior, means_s, means_t, rows, cols, coef, maps, uniforms):
