@@ -54,6 +54,40 @@ CASES = (
         "skgmmot.GMMOTFlow(make_random_gmm(2, 2, random_state=1)).fit("
         "make_random_gmm(3, 2, random_state=0))",
     ),
+    (
+        "GMMOTBarycenter.fit, transform (samples)",
+        2,
+        "from skgmmot.datasets import make_batch_effect_samples\n"
+        "X, groups, _ = make_batch_effect_samples(random_state=0)\n"
+        "skgmmot.GMMOTBarycenter(3, random_state=0).fit("
+        "X, sample_domain=groups).transform(X, sample_domain=groups)",
+    ),
+    (
+        'GMMOTBarycenter(ot_solver="sinkhorn").fit',
+        2,
+        "from skgmmot.datasets import make_gmm_family\n"
+        "skgmmot.GMMOTBarycenter(3, ot_solver='sinkhorn', random_state=0).fit("
+        "make_gmm_family(3, n_components=4, n_features=2, random_state=0))",
+    ),
+    (
+        "GMMOTBarycenter.fit",
+        5,
+        "from skgmmot.datasets import make_gmm_family\n"
+        "skgmmot.GMMOTBarycenter(3, random_state=0).fit("
+        "make_gmm_family(3, n_components=4, n_features=5, random_state=0))",
+    ),
+    (
+        "GMMOTFlow.fit",
+        5,
+        "from skgmmot.datasets import make_random_gmm\n"
+        "skgmmot.GMMOTFlow(make_random_gmm(2, 5, random_state=1)).fit("
+        "make_random_gmm(3, 5, random_state=0))",
+    ),
+    (
+        "gmm_ot_apply_map",
+        5,
+        "skgmmot.gmm_ot_apply_map(rng.randn(50, 5), m, m + 1, C, 2 * C, w, w)",
+    ),
 )
 FIRST_CALL_TARGET = 3.0
 DEMO_TARGET = 10.0

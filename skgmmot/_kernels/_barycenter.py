@@ -13,7 +13,7 @@ it is guaranteed to converge.
 
 import numpy as np
 
-from skgmmot._kernels._bures import _map_matrix, _small_map_matrix
+from skgmmot._kernels._bures import _small_map_matrix, _warm_map_matrix
 from skgmmot._kernels._jit import kernel
 from skgmmot._kernels._linalg import _cholesky_lower, _copy_into, _psd_factor
 from skgmmot._kernels._threads import run
@@ -66,7 +66,7 @@ def _barycenter_rows_kernel(small):
                     if small:
                         _small_map_matrix(S, pool[index[b, q]], A)
                     else:
-                        _map_matrix(
+                        _warm_map_matrix(
                             S,
                             pool[index[b, q]],
                             F,

@@ -15,7 +15,6 @@ import numpy as np
 from skgmmot._kernels._jit import kernel
 from skgmmot._kernels._linalg import (
     _EPS,
-    JACOBI_MAX_D,
     _cholesky_lower,
     _congruence,
     _eigen_factor,
@@ -342,7 +341,7 @@ def _small_map_matrix(S1, S2, out):
 
 
 @kernel()
-def _map_matrix(S1, S2, F, G, triangular, W, M, R, out, V, scratch):
+def _map_matrix(S1, S2, F, G, triangular, W, M, R, out):
     """Write the linear part ``A`` of the OT map from N(., S1) to N(., S2).
 
     ``A = S1^-1/2 (S1^1/2 S2 S1^1/2)^1/2 S1^-1/2`` is the symmetric PSD solution
@@ -363,20 +362,24 @@ def _map_matrix(S1, S2, F, G, triangular, W, M, R, out, V, scratch):
         Scratch space.
     out : ndarray of shape (d, d)
         Output, overwritten.
-    V : ndarray of shape (d, d) or (0, 0)
-        Eigenvectors of this pair's ``F^T S2 F`` at the previous call of a
-        fixed-point iteration (identity at first), updated: a warm start for
-        the Jacobi square root (d <= ``JACOBI_MAX_D``). Shape (0, 0): no warm
-        start.
-    scratch : ndarray of shape (3, d, d) or (0, 0, 0)
-        Scratch space for the warm-started square root.
     """
-    d = S1.shape[0]
     _congruence(F, S2, triangular, W, M)
-    if V.shape[0] == d and d <= JACOBI_MAX_D:
-        _sqrtm_psd_warm(M, V, R, W, scratch[0], scratch[1], scratch[2, 0])
-    else:
-        _sqrtm_psd(M, R)
+    _sqrtm_psd(M, R)
+    _congruence(G, R, triangular, W, out)
+
+
+@kernel()
+def _warm_map_matrix(S1, S2, F, G, triangular, W, M, R, out, V, scratch):
+    """``_map_matrix`` with a Jacobi square root warm-started from ``V``.
+
+    For fixed-point iterations, where the map of a pair changes little from
+    one call to the next. ``V`` holds the eigenvectors of this pair's
+    ``F^T S2 F`` at the previous call (the identity at first) and is updated;
+    ``scratch`` is of shape (3, d, d). Any dimension: after the first call,
+    one or two Jacobi sweeps cost less than LAPACK's ``eigh``.
+    """
+    _congruence(F, S2, triangular, W, M)
+    _sqrtm_psd_warm(M, V, R, W, scratch[0], scratch[1], scratch[2, 0])
     _congruence(G, R, triangular, W, out)
 
 
@@ -394,8 +397,6 @@ def _map_rows_kernel(small):
         W = np.empty((d, d))
         M = np.empty((d, d))
         R = np.empty((d, d))
-        cold = np.empty((0, 0))
-        no_scratch = np.empty((0, 0, 0))
         for q in range(start, stop):
             i = rows[q]
             if small:
@@ -411,8 +412,6 @@ def _map_rows_kernel(small):
                     M,
                     R,
                     maps[q],
-                    cold,
-                    no_scratch,
                 )
 
     return map_rows

@@ -46,8 +46,6 @@ def _flow_step_kernel(small):
         mean_map = np.empty((d, d))
         D = np.empty((d, d))
         target = np.empty(d)
-        cold = np.empty((0, 0))
-        no_scratch = np.empty((0, 0, 0))
         gradient = 0.0
         for i in range(k):
             for a in range(d):
@@ -81,8 +79,6 @@ def _flow_step_kernel(small):
                         M,
                         R,
                         T,
-                        cold,
-                        no_scratch,
                     )
                 for a in range(d):
                     for b in range(d):

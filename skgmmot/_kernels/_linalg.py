@@ -546,7 +546,7 @@ def _sqrtm_psd_warm(M, V, out, X, T, Q, vals):
     ``V`` holds the eigenvectors of a nearby matrix (those of the previous
     call, in a fixed-point iteration) and is overwritten with those of ``M``:
     ``V^T M V`` is then nearly diagonal and Jacobi needs one or two sweeps
-    instead of five or six. Only for ``d <= JACOBI_MAX_D``.
+    instead of five or six.
 
     Parameters
     ----------

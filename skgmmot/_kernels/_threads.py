@@ -26,11 +26,12 @@ for about 0.1 s, and other processes take cores too. So:
   slice is small next to them;
 - calls in between are timed. For every kernel and size class (a factor of
   two in work) the best of the latest one-thread times per unit of work is
-  kept; when a split call is ``SLOWER_BY`` times slower than that, calls of
-  its class run on one thread for ``SERIAL_WINDOW_SECONDS``, then are split
-  again; the window doubles (up to ``MAX_SERIAL_WINDOW_SECONDS``) each time
-  the split loses again, since a retry can itself cost a time slice. When a
-  call is ``CONTENDED_BY`` times slower, a core is clearly taken (a lost time
+  kept; when ``LOSSES_IN_A_ROW`` split calls in a row are ``SLOWER_BY``
+  times slower than that, calls of its class run on one thread for
+  ``SERIAL_WINDOW_SECONDS``, then are split again; the window doubles (up
+  to ``MAX_SERIAL_WINDOW_SECONDS``) each time the split loses again, since a
+  retry can itself cost a time slice. When the calls are ``CONTENDED_BY``
+  times slower, a core is clearly taken (a lost time
   slice costs ten times a small call, uneven rows far less), and all timed
   calls of every kernel run on one thread for such a window: a fixed-point
   iteration calls several kernels, and each would otherwise lose a time
@@ -77,6 +78,10 @@ SERIAL_SAMPLES = 3
 SLOWER_BY = 1.2
 #: ... and the cores are taken when it is this much slower.
 CONTENDED_BY = 3.0
+#: Split calls in a row that must lose before a window opens: waking a
+#: worker thread now and then takes a scheduler tick on an idle machine too,
+#: while a taken core makes every split call lose.
+LOSSES_IN_A_ROW = 2
 
 
 class _Record:
@@ -85,10 +90,12 @@ class _Record:
     ``serial_rates``: the latest seconds per unit of work on one thread;
     ``parallel_rate``: the latest on all threads; ``serial_until``: end of
     the class's one-thread window; ``window``: the length of its next one;
-    ``next_probe``: when to re-measure the one-thread speed.
+    ``next_probe``: when to re-measure the one-thread speed; ``losses``:
+    split calls in a row that lost to one thread.
     """
 
     __slots__ = (
+        "losses",
         "next_probe",
         "parallel_rate",
         "serial_rates",
@@ -102,6 +109,7 @@ class _Record:
         self.serial_until = 0.0
         self.window = SERIAL_WINDOW_SECONDS
         self.next_probe = 0.0
+        self.losses = 0
 
 
 class _Window:
@@ -318,10 +326,15 @@ def _judge(record, now, fresh):
     slowdown = record.parallel_rate / min(record.serial_rates)
     if slowdown <= SLOWER_BY:
         if fresh:
+            record.losses = 0
             record.window = SERIAL_WINDOW_SECONDS
             _Window.length = SERIAL_WINDOW_SECONDS
         return
     record.parallel_rate = 0.0  # judged; the next call on all threads re-times
+    record.losses += 1
+    if record.losses < LOSSES_IN_A_ROW:
+        return
+    record.losses = 0
     record.serial_until = now + record.window
     record.window = min(2.0 * record.window, MAX_SERIAL_WINDOW_SECONDS)
     if slowdown > CONTENDED_BY:
