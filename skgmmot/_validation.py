@@ -89,6 +89,24 @@ def check_means(means, label):
     return arr
 
 
+def _extreme_eigenvalues(sym):
+    """Smallest and largest eigenvalues of symmetric matrices (k, d, d).
+
+    Closed forms for d = 1 and d = 2 (the half-trace plus or minus the
+    radius ``hypot((a - c) / 2, b)``), LAPACK's ``eigvalsh`` above.
+    """
+    d = sym.shape[1]
+    if d == 1:
+        return sym[:, 0, 0], sym[:, 0, 0]
+    if d == 2:
+        a, b, c = sym[:, 0, 0], sym[:, 0, 1], sym[:, 1, 1]
+        mid = 0.5 * (a + c)
+        radius = np.hypot(0.5 * (a - c), b)
+        return mid - radius, mid + radius
+    eig = np.linalg.eigvalsh(sym)
+    return eig[:, 0], eig[:, -1]
+
+
 def check_covariances(covs, label, *, positive_definite=False):
     """Validate an array of covariance matrices.
 
@@ -120,9 +138,10 @@ def check_covariances(covs, label, *, positive_definite=False):
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{label} must not be empty, got shape {arr.shape}.")
-    _check_finite(arr, label)
-    _check_magnitude(arr, label, MAX_COVARIANCE)
     scale = np.abs(arr).max(axis=(1, 2))
+    if not np.isfinite(scale).all():
+        _check_finite(arr, label)
+    _check_magnitude(scale, label, MAX_COVARIANCE)
     asym = np.abs(arr - arr.transpose(0, 2, 1)).max(axis=(1, 2))
     bad = np.flatnonzero(asym > SYMMETRY_RTOL * scale)
     if bad.size:
@@ -132,15 +151,14 @@ def check_covariances(covs, label, *, positive_definite=False):
             f"for entries up to {scale[i]:.3g})."
         )
     arr = np.ascontiguousarray(0.5 * (arr + arr.transpose(0, 2, 1)))
-    if not positive_definite:
+    if arr.shape[1] > 2 and not positive_definite:
         try:
             np.linalg.cholesky(arr)
             return arr
         except np.linalg.LinAlgError:
             pass
-    eig = np.linalg.eigvalsh(arr)
-    top = np.abs(eig).max(axis=1)
-    low = eig[:, 0]
+    low, high = _extreme_eigenvalues(arr)
+    top = np.maximum(np.abs(low), np.abs(high))
     if positive_definite:
         # Numerically singular matrices (eigenvalues at round-off level) have
         # no meaningful density or inverse, even when a Cholesky succeeds.
@@ -150,7 +168,7 @@ def check_covariances(covs, label, *, positive_definite=False):
             i = bad[0]
             raise ValueError(
                 f"{label}[{i}] is not positive definite (eigenvalues from "
-                f"{low[i]:.3g} to {eig[i, -1]:.3g}); densities and maps out of a "
+                f"{low[i]:.3g} to {high[i]:.3g}); densities and maps out of a "
                 "component need non-singular covariances."
             )
         return arr
@@ -159,7 +177,7 @@ def check_covariances(covs, label, *, positive_definite=False):
         i = bad[0]
         raise ValueError(
             f"{label}[{i}] is not positive semi-definite (smallest eigenvalue "
-            f"{low[i]:.3g}, largest {eig[i, -1]:.3g})."
+            f"{low[i]:.3g}, largest {high[i]:.3g})."
         )
     return arr
 

@@ -15,6 +15,7 @@ import numba
 import numpy as np
 import pytest
 
+import skgmmot._kernels._spin as spin
 import skgmmot._kernels._threads as threads
 from skgmmot import dist_bures_squared
 
@@ -49,7 +50,7 @@ class StandIn:
     def __init__(self, serial, parallel):
         self.serial, self.parallel = serial, parallel
         self.calls = []
-        self.signatures = ["one"]
+        self.overloads = {"one": None}
         self.compile_next = False
 
     def __call__(self, start, stop):
@@ -57,7 +58,7 @@ class StandIn:
         if start == 0:
             self.calls.append(1 if whole else 2)
             if self.compile_next:  # as a dispatcher meeting new argument types
-                self.signatures.append("new")
+                self.overloads["new"] = None
                 self.compile_next = False
         share = (stop - start) / ROWS
         Clock.sleep(self.serial if whole else self.parallel * share)
@@ -87,6 +88,10 @@ def test_every_row_is_computed_once_and_thread_count_is_restored():
     out = np.zeros(1000, dtype=np.int64)
     threads.run(kernel, threads.ALWAYS_PARALLEL_FLOPS, 1000, out)
     assert (out == 1).all()
+    assert sorted(seen) == [(0, 500), (500, 1000)]
+    seen.clear()
+    threads.run(kernel, threads.ALWAYS_PARALLEL_FLOPS, 1000, out, uneven=True)
+    assert (out == 2).all()
     assert len(seen) == 2 * threads.CHUNKS_PER_THREAD
     assert numba.get_num_threads() == 2
 
@@ -312,3 +317,13 @@ def test_forked_children_split_rows_after_the_parent_did(rng):
     child.join(timeout=120)
     assert child.exitcode == 0
     assert np.isfinite(queue.get(timeout=5))
+
+
+def test_polling_sees_a_change_made_by_another_thread():
+    counter = np.zeros(1, dtype=np.int64)
+    assert not spin.wait_for_change(counter, 0)  # nothing changes: times out
+    timer = threading.Timer(0.0, lambda: counter.__setitem__(0, 1))
+    timer.start()
+    timer.join()
+    assert spin.wait_for_change(counter, 0)
+    assert spin.polls_per_spin() >= 1

@@ -755,3 +755,19 @@ def test_check_mixture_does_not_modify_gaussian_mixture(rng):
     assert {a: getattr(gm, a).tobytes() for a in attrs} == before
     assert gm.get_params() == params
     assert gm.covariance_type == "diag"
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_extreme_eigenvalues_match_lapack(rng, d):
+    """The closed forms in 1-D and 2-D that decide PSD / PD acceptance."""
+    from skgmmot._validation import _extreme_eigenvalues
+
+    A = rng.randn(50, d, d)
+    sym = A + A.transpose(0, 2, 1)
+    sym[0] = 0.0
+    sym[1] = np.outer(np.ones(d), np.ones(d))  # rank 1
+    low, high = _extreme_eigenvalues(sym)
+    eig = np.linalg.eigvalsh(sym)
+    scale = np.abs(eig).max(axis=1, keepdims=True) + 1e-300
+    np.testing.assert_allclose(low / scale[:, 0], eig[:, 0] / scale[:, 0], atol=1e-14)
+    np.testing.assert_allclose(high / scale[:, 0], eig[:, -1] / scale[:, 0], atol=1e-14)

@@ -152,7 +152,7 @@ def _bures_barycenters(pool, index, coef, init, tol, max_iter):
     final_diff = np.zeros(n_problems)
     args = (pool, index, coef, covs, n_iter, final_diff, tol, max_iter)
     rows = _small_barycenter_rows if d <= 2 else _general_barycenter_rows
-    run(rows, 150.0 * n_problems * width * d**3, n_problems, *args)
+    run(rows, 150.0 * n_problems * width * d**3, n_problems, *args, uneven=True)
     return covs, n_iter, final_diff
 
 

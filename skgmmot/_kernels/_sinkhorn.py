@@ -430,5 +430,5 @@ def _sinkhorn_log_batch(a, b, M, bounds, reg, max_iter, tol, f, g, start):
     plan = np.empty((n, p))
     out = np.zeros((K, 2))
     args = (a, b, M, bounds, reg, max_iter, tol, f, g, start, plan, out)
-    run(_problem_rows, 400.0 * n * p, K, *args)
+    run(_problem_rows, 400.0 * n * p, K, *args, uneven=True)
     return plan, out[:, 0].astype(np.int64), out[:, 1]

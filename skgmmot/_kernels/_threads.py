@@ -56,6 +56,9 @@ import time
 import typing
 
 import numba
+import numpy as np
+
+from skgmmot._kernels._spin import wait_for_change
 
 #: Below this many estimated flops a kernel call runs on the calling thread.
 SERIAL_BELOW_FLOPS = 2e5
@@ -122,9 +125,10 @@ class _Window:
 _RECORDS = {}
 
 
-#: A split call cuts its rows into this many chunks per thread, handed out
-#: in turn: rows of uneven cost (barycenters needing more iterations) still
-#: balance.
+#: A split call of rows of uneven cost (barycenters needing more iterations)
+#: cuts them into this many chunks per thread, handed out in turn, so that
+#: they still balance; other calls make one chunk per thread (each chunk is
+#: a kernel call, whose arguments are read under the GIL).
 CHUNKS_PER_THREAD = 4
 
 _LOCAL = threading.local()
@@ -166,21 +170,34 @@ def _body(kernel):
 
 
 class _Worker:
-    """A daemon thread running the tasks handed to it, one at a time."""
+    """A daemon thread running the tasks handed to it, one at a time.
+
+    Hand-overs are counted in ``posted`` and ``finished``: after a task the
+    worker polls ``posted`` for a while before it sleeps on its lock, and
+    the caller polls ``finished`` before it sleeps on its own (``_spin``).
+    Back-to-back calls then skip the wake-up of a sleeping thread, which
+    cost more than many small calls themselves.
+    """
 
     def __init__(self):
         self._go = _thread.allocate_lock()
         self._go.acquire()
         self._done = _thread.allocate_lock()
         self._done.acquire()
+        self._posted = np.zeros(1, dtype=np.int64)
+        self._finished = np.zeros(1, dtype=np.int64)
+        self._finished_before = 0
         self._task = None
         self.error = None
         thread = threading.Thread(target=self._loop, name="skgmmot", daemon=True)
         thread.start()
 
     def _loop(self):
+        seen = 0
         while True:
-            self._go.acquire()
+            wait_for_change(self._posted, seen)
+            self._go.acquire()  # at once if a task was posted while polling
+            seen = int(self._posted[0])
             try:
                 self._task()
             except BaseException as exc:  # re-raised in the calling thread
@@ -188,14 +205,19 @@ class _Worker:
             finally:
                 self._task = None
                 self._done.release()
+                self._finished[0] += 1
 
     def start(self, task):
         self.error = None
         self._task = task
+        self._finished_before = int(self._finished[0])
         self._go.release()
+        self._posted[0] += 1
 
     def wait(self):
-        self._done.acquire()
+        if not self._done.acquire(blocking=False):
+            wait_for_change(self._finished, self._finished_before)
+            self._done.acquire()
         return self.error
 
 
@@ -220,7 +242,7 @@ def _serial(kernel, n_rows, args):
     _body(kernel)(*args, 0, n_rows)
 
 
-def _split(kernel, n_rows, args, n_threads):
+def _split(kernel, n_rows, args, n_threads, uneven):
     """Run the rows in chunks on the calling thread and ``n_threads - 1`` workers.
 
     Falls back to the calling thread alone when another thread is using the
@@ -230,7 +252,7 @@ def _split(kernel, n_rows, args, n_threads):
         return _serial(kernel, n_rows, args)
     try:
         body = _body(kernel)
-        n_chunks = min(n_rows, CHUNKS_PER_THREAD * n_threads)
+        n_chunks = min(n_rows, (CHUNKS_PER_THREAD if uneven else 1) * n_threads)
         bounds = [n_rows * c // n_chunks for c in range(n_chunks + 1)]
         turn = itertools.count()  # next() is atomic under the GIL
 
@@ -259,10 +281,13 @@ def _split(kernel, n_rows, args, n_threads):
 
 
 def _n_signatures(kernel):
-    return len(getattr(kernel, "signatures", ()))
+    # ``len(dispatcher.overloads)``: the ``signatures`` property rebuilds a
+    # list of types and cost 10 microseconds per call.
+    overloads = getattr(kernel, "overloads", None)
+    return 0 if overloads is None else len(overloads)
 
 
-def run(kernel, work, n_rows, *args):
+def run(kernel, work, n_rows, *args, uneven=False):
     """Call ``kernel(*args, start, stop)`` on rows ``0:n_rows``, split or not.
 
     Parameters
@@ -277,6 +302,9 @@ def run(kernel, work, n_rows, *args):
         Number of rows.
     *args
         Arguments of the kernel before ``start`` and ``stop``.
+    uneven : bool, default=False
+        Whether rows may differ much in cost: a split call then hands out
+        several smaller chunks per thread.
 
     Notes
     -----
@@ -287,7 +315,7 @@ def run(kernel, work, n_rows, *args):
     if work < SERIAL_BELOW_FLOPS or n_threads <= 1:
         return _serial(kernel, n_rows, args)
     if work >= ALWAYS_PARALLEL_FLOPS:
-        return _split(kernel, n_rows, args, n_threads)
+        return _split(kernel, n_rows, args, n_threads, uneven)
     key = (kernel, math.frexp(work)[1])
     record = _RECORDS.get(key)
     if record is None:
@@ -306,7 +334,7 @@ def run(kernel, work, n_rows, *args):
             record.next_probe = end + SERIAL_PROBE_SECONDS
             _judge(record, end, fresh=False)
         return None
-    _split(kernel, n_rows, args, n_threads)
+    _split(kernel, n_rows, args, n_threads, uneven)
     end = time.perf_counter()
     if _n_signatures(kernel) == compiled:
         record.parallel_rate = (end - start) / work
