@@ -143,6 +143,7 @@ def test_a_slow_one_thread_timing_does_not_hide_losses(monkeypatch):
     # The one-thread speed is the best of the latest timings: a first timing
     # slowed down (fresh memory, a busy core) is replaced by the next probes.
     monkeypatch.setattr(threads, "SERIAL_PROBE_SECONDS", 0.005)
+    monkeypatch.setattr(threads, "PROBES_EVERY", 0.0)
     kernel = StandIn(20e-3, 5e-3)
     for _ in range(2):
         threads.run(kernel, WORK, ROWS)
@@ -327,3 +328,12 @@ def test_polling_sees_a_change_made_by_another_thread():
     timer.join()
     assert spin.wait_for_change(counter, 0)
     assert spin.polls_per_spin() >= 1
+
+
+def test_long_calls_are_probed_on_one_thread_rarely():
+    # A 40 ms call probed every 0.25 s would run on one thread one time in
+    # six; probes cost at most 1 / PROBES_EVERY of the time instead.
+    kernel = StandIn(0.08, 0.04)
+    for _ in range(200):
+        threads.run(kernel, WORK, ROWS)
+    assert kernel.calls[2:].count(1) <= 200 / threads.PROBES_EVERY + 1, kernel.calls

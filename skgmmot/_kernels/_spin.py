@@ -13,7 +13,7 @@ back to the machine within a fraction of a millisecond.
 import time
 
 import numpy as np
-from numba import types
+from numba import config, types
 from numba.extending import intrinsic
 
 from skgmmot._kernels._jit import kernel
@@ -23,7 +23,7 @@ SPIN_SECONDS = 100e-6
 
 
 @intrinsic
-def _load_acquire(typingctx, counter):
+def _load_acquire_intrinsic(typingctx, counter):
     """Read ``counter[0]`` with acquire ordering: never hoisted out of a loop."""
     if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
         return None
@@ -33,6 +33,14 @@ def _load_acquire(typingctx, counter):
         return builder.load_atomic(array.data, "acquire", 8)
 
     return types.int64(counter), codegen
+
+
+def _load_python(counter):
+    """``counter[0]``, for ``NUMBA_DISABLE_JIT=1`` (intrinsics need the JIT)."""
+    return counter[0]
+
+
+_load_acquire = _load_python if config.DISABLE_JIT else _load_acquire_intrinsic
 
 
 @kernel()

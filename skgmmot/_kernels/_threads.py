@@ -36,7 +36,8 @@ for about 0.1 s, and other processes take cores too. So:
   calls of every kernel run on one thread for such a window: a fixed-point
   iteration calls several kernels, and each would otherwise lose a time
   slice to find out. The first two calls of a class run on one thread (the
-  second is timed), and one call every ``SERIAL_PROBE_SECONDS`` re-measures
+  second is timed), and one call every ``SERIAL_PROBE_SECONDS`` (or every
+  ``PROBES_EVERY`` one-thread durations of long calls) re-measures
   the one-thread speed.
 
 The number of threads is numba's (``NUMBA_NUM_THREADS``,
@@ -72,6 +73,8 @@ MAX_SERIAL_WINDOW_SECONDS = 4.0
 #: Calls of a class that runs on all threads still run on one thread this
 #: often, to keep the one-thread speed they are compared with current.
 SERIAL_PROBE_SECONDS = 0.25
+#: ... or every this many one-thread durations of the call, if longer.
+PROBES_EVERY = 20.0
 #: The one-thread speed is the best of this many latest one-thread timings:
 #: a timing is only ever slowed down by what else runs.
 SERIAL_SAMPLES = 3
@@ -331,7 +334,10 @@ def run(kernel, work, n_rows, *args, uneven=False):
         end = time.perf_counter()
         if _n_signatures(kernel) == compiled:  # a compiling call is no timing
             record.serial_rates.append((end - start) / work)
-            record.next_probe = end + SERIAL_PROBE_SECONDS
+            # Probes of long calls are rarer: they cost at most 1/PROBES_EVERY.
+            record.next_probe = end + max(
+                SERIAL_PROBE_SECONDS, PROBES_EVERY * (end - start)
+            )
             _judge(record, end, fresh=False)
         return None
     _split(kernel, n_rows, args, n_threads, uneven)
