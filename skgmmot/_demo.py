@@ -36,7 +36,7 @@ figure of each to DIR, and print what was done and how long each step took.
 
 Figures: DIR/{FIGURES[0]} (inputs, barycenter, objective per iteration) and
 DIR/{FIGURES[1]} (the flow coloured by time, loss per step). The first run after
-installation also compiles the numba kernels (about 20 s on 2 cores, cached for next
+installation also compiles the numba kernels (about 5 s on 2 cores, cached for next
 time). No network or display is needed."""
 
 
@@ -342,7 +342,7 @@ def run_demo(out, stream=None, *, startup=0.0):
     )
 
     if _cache_is_empty():
-        report.note("first run: compiling the numba kernels, about 20 s (only once)")
+        report.note("first run: compiling the numba kernels, about 5 s (only once)")
     mixtures, init = _barycenter_problem()
     bary = GMMOTBarycenter(n_components=6, init=init, random_state=0)
     seconds, note = _timed_fit(bary, mixtures)
