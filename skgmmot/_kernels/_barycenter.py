@@ -19,20 +19,22 @@ from skgmmot._kernels._linalg import _cholesky_lower, _copy_into, _psd_factor
 from skgmmot._kernels._threads import run
 
 
-def _barycenter_rows_kernel(small):
-    """Make the row kernel of ``_bures_barycenters``, for d <= 2 or any d.
+def _iteration_kernel(small):
+    """Make the Bures barycenter iteration, for d <= 2 (``small``) or any d.
 
     ``small`` is a compile-time constant: the d <= 2 variant uses the closed
     form maps and compiles none of the factor and eigenvalue code.
     """
 
-    @kernel()
-    def barycenter_rows(
-        pool, index, coef, covs, n_iter, final_diff, tol, max_iter, start, stop
-    ):
-        """Solve problems ``start:stop``, starting from (and overwriting) ``covs``."""
-        d = pool.shape[1]
-        width = coef.shape[1]
+    @kernel(inline="always")
+    def iterate(S, pool, index, coef, tol, max_iter):
+        """Overwrite ``S`` with the barycenter of ``pool[index]``, weights ``coef``.
+
+        ``S`` holds a positive definite start; entries with zero coefficient
+        are skipped. Returns the iterations used and the last relative change.
+        """
+        d = S.shape[0]
+        width = coef.shape[0]
         F = np.empty((d, d))
         G = np.empty((d, d))
         W = np.empty((d, d))
@@ -43,68 +45,91 @@ def _barycenter_rows_kernel(small):
         new = np.empty((d, d))
         # Eigenvectors of every map's square root, warm starts for the next
         # iteration's (the maps change less and less as S converges).
-        vecs = np.empty((width, d, d))
+        vecs = np.zeros((width, d, d))
+        for q in range(width):
+            for x in range(d):
+                vecs[q, x, x] = 1.0
         scratch = np.empty((3, d, d))
-        for b in range(start, stop):
-            S = covs[b]
-            vecs[:, :, :] = 0.0
+        diff = np.inf
+        it = 0
+        while it < max_iter:
+            it += 1
+            triangular = False
+            if not small:
+                triangular, _ = _psd_factor(S, F, G)
+            mean_map[:, :] = 0.0
             for q in range(width):
-                for x in range(d):
-                    vecs[q, x, x] = 1.0
-            diff = np.inf
-            it = 0
-            while it < max_iter:
-                it += 1
-                triangular = False
-                if not small:
-                    triangular, _ = _psd_factor(S, F, G)
-                mean_map[:, :] = 0.0
-                for q in range(width):
-                    c = coef[b, q]
-                    if not c > 0.0:
-                        continue
-                    if small:
-                        _small_map_matrix(S, pool[index[b, q]], A)
-                    else:
-                        _warm_map_matrix(
-                            S,
-                            pool[index[b, q]],
-                            F,
-                            G,
-                            triangular,
-                            W,
-                            M,
-                            R,
-                            A,
-                            vecs[q],
-                            scratch,
-                        )
-                    for x in range(d):
-                        for y in range(d):
-                            mean_map[x, y] += c * A[x, y]
-                # new = M S M, symmetrised
+                c = coef[q]
+                if not c > 0.0:
+                    continue
+                if small:
+                    _small_map_matrix(S, pool[index[q]], A)
+                else:
+                    _warm_map_matrix(
+                        S,
+                        pool[index[q]],
+                        F,
+                        G,
+                        triangular,
+                        W,
+                        M,
+                        R,
+                        A,
+                        vecs[q],
+                        scratch,
+                    )
                 for x in range(d):
                     for y in range(d):
-                        acc = 0.0
-                        for z in range(d):
-                            acc += S[x, z] * mean_map[z, y]
-                        W[x, y] = acc
-                num = 0.0
-                den = 0.0
-                for x in range(d):
-                    for y in range(x + 1):
-                        acc = 0.0
-                        for z in range(d):
-                            acc += mean_map[x, z] * W[z, y]
-                        new[x, y] = acc
-                        new[y, x] = acc
-                        weight = 1.0 if x == y else 2.0
-                        num += weight * (acc - S[x, y]) ** 2
-                        den += weight * acc * acc
-                _copy_into(new, S)
-                diff = np.sqrt(num / den) if den > 0.0 else 0.0
-                if diff <= tol:
-                    break
+                        mean_map[x, y] += c * A[x, y]
+            # new = M S M, symmetrised
+            for x in range(d):
+                for y in range(d):
+                    acc = 0.0
+                    for z in range(d):
+                        acc += S[x, z] * mean_map[z, y]
+                    W[x, y] = acc
+            num = 0.0
+            den = 0.0
+            for x in range(d):
+                for y in range(x + 1):
+                    acc = 0.0
+                    for z in range(d):
+                        acc += mean_map[x, z] * W[z, y]
+                    new[x, y] = acc
+                    new[y, x] = acc
+                    weight = 1.0 if x == y else 2.0
+                    num += weight * (acc - S[x, y]) ** 2
+                    den += weight * acc * acc
+            _copy_into(new, S)
+            diff = np.sqrt(num / den) if den > 0.0 else 0.0
+            if diff <= tol:
+                break
+        return it, diff
+
+    return iterate
+
+
+_small_iterate = _iteration_kernel(small=True)
+_general_iterate = _iteration_kernel(small=False)
+
+
+def _barycenter_rows_kernel(small):
+    """Make the row kernel of ``_bures_barycenters``, for d <= 2 or any d."""
+
+    @kernel()
+    def barycenter_rows(
+        pool, index, coef, covs, n_iter, final_diff, tol, max_iter, start, stop
+    ):
+        """Solve problems ``start:stop``, starting from (and overwriting) ``covs``."""
+        for b in range(start, stop):
+            if small:
+                it, diff = _small_iterate(
+                    covs[b], pool, index[b], coef[b], tol, max_iter
+                )
+            else:
+                it, diff = _general_iterate(
+                    covs[b], pool, index[b], coef[b], tol, max_iter
+                )
             n_iter[b] = it
             final_diff[b] = diff
 
@@ -195,36 +220,76 @@ def _plan_averages(rows, means, covs, starts):
     return avg_means, avg_covs
 
 
-@kernel()
-def _euclidean_starts(rows, avg_means, avg_covs, lambdas, prev_means, prev_covs):
-    """Means, active rows and Bures starting points of ``_euclidean_update``."""
-    n, K, d = avg_means.shape
-    new_means = prev_means.copy()
-    init = np.empty((n, d, d))
-    L = np.empty((d, d))
-    active = np.zeros(n, dtype=np.bool_)
-    for i in range(n):
-        total = 0.0
-        for j in range(rows.shape[1]):
-            total += rows[i, j]
-        active[i] = total > 0.0
-        if not active[i]:
-            _copy_into(prev_covs[i], init[i])
-            continue
-        for a in range(d):
-            acc = 0.0
-            for k in range(K):
-                acc += lambdas[k] * avg_means[i, k, a]
-            new_means[i, a] = acc
-        if _cholesky_lower(prev_covs[i], L):
-            _copy_into(prev_covs[i], init[i])
-        else:
-            init[i] = 0.0
-            for k in range(K):
+def _euclidean_rows_kernel(small):
+    """Make the row kernel of ``_euclidean_update``, for d <= 2 or any d.
+
+    One pass per barycenter component: its plan-row averages of every input,
+    its new mean, its starting covariance and its Bures barycenter; no
+    (n, K, d, d) array of averages, and one kernel to compile.
+    """
+
+    @kernel()
+    def euclidean_rows(
+        rows, means, covs, starts, lambdas, prev_means, prev_covs, tol, max_iter,
+        new_means, new_covs, n_iter, final_diff, start, stop,
+    ):  # fmt: skip
+        """Update components ``start:stop`` (see ``_euclidean_update``)."""
+        p = rows.shape[1]
+        d = means.shape[1]
+        K = starts.shape[0]
+        selected = np.empty((K, d, d))
+        index = np.arange(K)
+        mean_k = np.empty(d)
+        L = np.empty((d, d))
+        for i in range(start, stop):
+            S = new_covs[i]
+            total = 0.0
+            for j in range(p):
+                total += rows[i, j]
+            if not total > 0.0:
                 for a in range(d):
-                    for b in range(d):
-                        init[i, a, b] += lambdas[k] * avg_covs[i, k, a, b]
-    return new_means, init, active
+                    new_means[i, a] = prev_means[i, a]
+                _copy_into(prev_covs[i], S)
+                n_iter[i] = 0
+                final_diff[i] = 0.0
+                continue
+            new_means[i, :] = 0.0
+            for k in range(K):
+                end = starts[k + 1] if k + 1 < K else p
+                mean_k[:] = 0.0
+                selected[k] = 0.0
+                for j in range(starts[k], end):
+                    r = rows[i, j]
+                    if r == 0.0:
+                        continue
+                    for a in range(d):
+                        mean_k[a] += r * means[j, a]
+                        for b in range(d):
+                            selected[k, a, b] += r * covs[j, a, b]
+                for a in range(d):
+                    new_means[i, a] += lambdas[k] * mean_k[a]
+            # Start from the previous covariance when it is positive definite
+            # (the fixed point keeps the rank of its start).
+            if _cholesky_lower(prev_covs[i], L):
+                _copy_into(prev_covs[i], S)
+            else:
+                S[:, :] = 0.0
+                for k in range(K):
+                    for a in range(d):
+                        for b in range(d):
+                            S[a, b] += lambdas[k] * selected[k, a, b]
+            if small:
+                it, diff = _small_iterate(S, selected, index, lambdas, tol, max_iter)
+            else:
+                it, diff = _general_iterate(S, selected, index, lambdas, tol, max_iter)
+            n_iter[i] = it
+            final_diff[i] = diff
+
+    return euclidean_rows
+
+
+_small_euclidean_rows = _euclidean_rows_kernel(small=True)
+_general_euclidean_rows = _euclidean_rows_kernel(small=False)
 
 
 def _euclidean_update(
@@ -267,14 +332,12 @@ def _euclidean_update(
     n = rows.shape[0]
     K = starts.shape[0]
     d = means.shape[1]
-    avg_means, avg_covs = _plan_averages(rows, means, covs, starts)
-    new_means, init, active = _euclidean_starts(
-        rows, avg_means, avg_covs, lambdas, prev_means, prev_covs
-    )
-    index = np.arange(n * K, dtype=np.int64).reshape(n, K)
-    coef = np.where(active[:, None], lambdas[None, :], 0.0)
-    new_covs, n_iter, diff = _bures_barycenters(
-        avg_covs.reshape(n * K, d, d), index, coef, init, tol, max_iter
-    )
-    new_covs[~active] = prev_covs[~active]
-    return new_means, new_covs, n_iter, diff
+    new_means = np.empty((n, d))
+    new_covs = np.empty((n, d, d))
+    n_iter = np.zeros(n, dtype=np.int64)
+    final_diff = np.zeros(n)
+    kernel_rows = _small_euclidean_rows if d <= 2 else _general_euclidean_rows
+    args = (rows, means, covs, starts, lambdas, prev_means, prev_covs, tol, max_iter)
+    outputs = (new_means, new_covs, n_iter, final_diff)
+    run(kernel_rows, 150.0 * n * K * d**3, n, *args, *outputs, uneven=True)
+    return new_means, new_covs, n_iter, final_diff

@@ -3,21 +3,24 @@
 import numba
 
 
-def kernel(parallel=False):
+def kernel(inline="never"):
     """Compile a function with numba in nopython mode, cached on disk if possible.
 
-    ``cache=True`` needs a writable place for the cache: the package's own
-    ``__pycache__``, else ``NUMBA_CACHE_DIR`` or the user's cache directory.
-    When none is writable (a read-only install with no writable home), numba
-    refuses caching when the function is decorated; the kernel is then compiled
-    without a disk cache instead of failing to import.
+    Kernels release the GIL (``nogil=True``): ``_threads.run`` splits the rows
+    of a call between threads. ``cache=True`` needs a writable place for the
+    cache: the package's own ``__pycache__``, else ``NUMBA_CACHE_DIR`` or the
+    user's cache directory. When none is writable (a read-only install with no
+    writable home), numba refuses caching when the function is decorated; the
+    kernel is then compiled without a disk cache instead of failing to import.
 
     Parameters
     ----------
-    parallel : bool, default=False
-        Compile with ``parallel=True`` so that ``numba.prange`` loops run on
-        several threads. Only used on loops over independent rows, so results
-        do not depend on the number of threads.
+    inline : {"never", "always"}, default="never"
+        ``"always"`` inlines the function into its callers in numba's IR,
+        so that it is not compiled (and its machine code not generated)
+        once on its own and again inside every caller; for large helpers
+        with few callers, in the same module (a cached caller is only
+        recompiled when its own module changes).
 
     Returns
     -------
@@ -27,8 +30,8 @@ def kernel(parallel=False):
 
     def decorate(func):
         try:
-            return numba.njit(cache=True, nogil=True, parallel=parallel)(func)
+            return numba.njit(cache=True, nogil=True, inline=inline)(func)
         except RuntimeError:
-            return numba.njit(cache=False, nogil=True, parallel=parallel)(func)
+            return numba.njit(cache=False, nogil=True, inline=inline)(func)
 
     return decorate
