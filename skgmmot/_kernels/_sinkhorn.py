@@ -86,9 +86,9 @@ def _soft_min_update(C, eps, src, log_mass, dst):
 
 
 @kernel()
-def _sweep(a_log, b_log, M, eps, f, g):
+def _sweep(a_log, b_log, M, MT, eps, f, g):
     """One Sinkhorn iteration at regularisation ``eps``: update g, then f."""
-    _soft_min_update(M.T, eps, f, b_log, g)
+    _soft_min_update(MT, eps, f, b_log, g)
     _soft_min_update(M, eps, g, a_log, f)
 
 
@@ -139,15 +139,16 @@ def _semi_dual(a, a_log, b, M, eps, g, f, plan):
 
 
 @kernel()
-def _residual(plan, b, active, k, grad, q):
-    """Column-marginal error of ``plan`` over the ``k`` active columns.
+def _residual(plan, b, active, grad):
+    """Column-marginal error of ``plan`` over the columns ``active``.
 
-    Also writes the semi-dual gradient ``b - plan^T 1`` of the first ``q``
-    active columns into ``grad``.
+    Also writes the semi-dual gradient ``b - plan^T 1`` of the first
+    ``grad.shape[0]`` of them into ``grad``.
     """
+    q = grad.shape[0]
     n = plan.shape[0]
     sq = 0.0
-    for r in range(k):
+    for r in range(active.shape[0]):
         j = active[r]
         col = 0.0
         for i in range(n):
@@ -174,6 +175,7 @@ def _newton(a, a_log, b, M, eps, f, g, max_iter, tol):
         if b[j] > 0.0:
             active[k] = j
             k += 1
+    active = active[:k]
     q = k - 1  # free variables
     plan = np.empty((n, m))
     trial_plan = np.empty((n, m))
@@ -182,13 +184,13 @@ def _newton(a, a_log, b, M, eps, f, g, max_iter, tol):
     H = np.empty((q, q))
     L = np.empty((q, q))
     grad = np.empty(q)
-    trial_grad = np.empty(q)
+    no_grad = np.empty(0)
     step = np.empty(q)
     value = _semi_dual(a, a_log, b, M, eps, g, f, plan)
     err = np.inf
     radius = MAX_STEP * eps
     for it in range(max_iter):
-        err = _residual(plan, b, active, k, grad, q)
+        err = _residual(plan, b, active, grad)
         if err < tol or q == 0:
             return it, err
         # -eps * Hessian = diag(plan^T 1) - plan^T diag(1 / a) plan
@@ -260,7 +262,7 @@ def _newton(a, a_log, b, M, eps, f, g, max_iter, tol):
             # Near the optimum the gain (~ err^2 eps) drowns in the round-off
             # of the value (~ eps_machine |value|): accept a step that halves
             # the marginal error instead.
-            if _residual(trial_plan, b, active, k, trial_grad, 0) < 0.5 * err:
+            if _residual(trial_plan, b, active, no_grad) < 0.5 * err:
                 accepted = True
                 break
             t *= 0.5
@@ -282,7 +284,7 @@ def _newton(a, a_log, b, M, eps, f, g, max_iter, tol):
 
 
 @kernel()
-def _scaling_stages(a_log, b_log, b, M, reg, f, g, start):
+def _scaling_stages(a_log, b_log, b, M, MT, reg, f, g, start):
     """Run the ε-scaling stages of ``_sinkhorn_log``; return the sweeps done."""
     m = M.shape[1]
     total = 0
@@ -294,7 +296,7 @@ def _scaling_stages(a_log, b_log, b, M, reg, f, g, start):
     # stays infinite, so such a start skips the scaling.
     while reg < eps < np.inf:
         for _ in range(STAGE_MAX_ITER):
-            _sweep(a_log, b_log, M, eps, f, g)
+            _sweep(a_log, b_log, M, MT, eps, f, g)
             total += 1
             if _column_error(b, M, eps, f, g) < STAGE_TOL * mass:
                 break
@@ -303,7 +305,7 @@ def _scaling_stages(a_log, b_log, b, M, reg, f, g, start):
 
 
 @kernel()
-def _sweeps(a_log, b_log, b, M, reg, f, g, it, max_iter, tol, newton_at, err):
+def _sweeps(a_log, b_log, b, M, MT, reg, f, g, it, max_iter, tol, newton_at, err):
     """Sinkhorn iterations at ``reg`` from iteration ``it``, error ``err``.
 
     Returns ``(it, err, newton)``: stops when the error is below ``tol``, at
@@ -312,7 +314,7 @@ def _sweeps(a_log, b_log, b, M, reg, f, g, it, max_iter, tol, newton_at, err):
     less than ``SLOW_RATE`` per sweep (Sinkhorn's linear convergence is slow).
     """
     while it < max_iter:
-        _sweep(a_log, b_log, M, reg, f, g)
+        _sweep(a_log, b_log, M, MT, reg, f, g)
         it += 1
         previous = err
         err = _column_error(b, M, reg, f, g)
@@ -370,11 +372,13 @@ def _sinkhorn_log(a, b, M, reg, max_iter, tol, f, g, start):
     """
     a_log = _log_masses(a)
     b_log = _log_masses(b)
-    total = _scaling_stages(a_log, b_log, b, M, reg, f, g, start)
+    # The transposed costs, contiguous: the g update reads them by rows.
+    MT = np.ascontiguousarray(M.T)
+    total = _scaling_stages(a_log, b_log, b, M, MT, reg, f, g, start)
     it, err, newton_at = 0, np.inf, NEWTON_AFTER
     while it < max_iter:
         it, err, newton = _sweeps(
-            a_log, b_log, b, M, reg, f, g, it, max_iter, tol, newton_at, err
+            a_log, b_log, b, M, MT, reg, f, g, it, max_iter, tol, newton_at, err
         )
         if not newton:
             break
