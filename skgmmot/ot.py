@@ -32,7 +32,8 @@ from skgmmot._kernels._barycenter import (
     _euclidean_update,
     _plan_averages,
 )
-from skgmmot._kernels._bures import _bures_cost_matrix, _gaussian_maps
+from skgmmot._kernels._bures import _bures_cost_matrix as _cost_matrix
+from skgmmot._kernels._bures import _gaussian_maps
 from skgmmot._kernels._density import (
     _log_mixture_densities,
     _map_barycentric,
@@ -108,11 +109,6 @@ def _exact_ot(a, b, cost, plan, log):
     from skgmmot._transport import pot_emd
 
     return pot_emd(a, b, cost, plan=plan, log=log, stacklevel=3)
-
-
-def _cost_matrix(ms, Cs, mt, Ct):
-    """Bures cost matrix (closed forms in 1-D and 2-D)."""
-    return _bures_cost_matrix(ms, Cs, mt, Ct)
 
 
 def _log_mixture_pdf(x, means, covs, weights):

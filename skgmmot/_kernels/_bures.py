@@ -161,24 +161,12 @@ def _closed_form_cost_rows(
 
 
 def _closed_form_costs(means_s, covs_s, means_t, covs_t):
-    """Bures costs in dimensions 1 and 2, from per-component summaries.
+    """``_bures_cost_matrix`` in dimensions 1 and 2, from per-component summaries.
 
     In 1-D the cost is ``(m1 - m2)^2 + (s1 - s2)^2`` with standard deviations
     s. In 2-D it is ``_trace_sqrt_2x2`` with ``sqrt(det)`` computed once per
     component, so the inner loop reads contiguous arrays and takes one square
     root per pair.
-
-    Parameters
-    ----------
-    means_s : ndarray of shape (k_s, d)
-    covs_s : ndarray of shape (k_s, d, d)
-    means_t : ndarray of shape (k_t, d)
-    covs_t : ndarray of shape (k_t, d, d)
-
-    Returns
-    -------
-    cost : ndarray of shape (k_s, k_t)
-        ``W2^2`` between source i and target j, clipped at zero.
     """
     k_s, k_t = means_s.shape[0], means_t.shape[0]
     cost = np.empty((k_s, k_t))

@@ -11,26 +11,22 @@ _NEGLIGIBLE_LOG = -60.0 * np.log(2.0)
 
 
 @kernel()
-def _log_norms(chols):
-    """Log normalising constants ``-d/2 log(2 pi) - log det L`` of the components."""
+def _inverse_factors(chols):
+    """Inverse factors and log normalising constants of Gaussian components.
+
+    Returns ``P_i = L_i^-1`` (lower triangular) for the lower Cholesky factors
+    ``L_i``, and ``-d/2 log(2 pi) - log det L_i``.
+    """
     k, d = chols.shape[0], chols.shape[1]
+    precs = np.empty((k, d, d))
     log_norm = np.empty(k)
     for i in range(k):
+        _lower_inverse(chols[i], precs[i])
         acc = 0.0
         for a in range(d):
             acc += np.log(chols[i, a, a])
         log_norm[i] = -0.5 * d * _LOG_2PI - acc
-    return log_norm
-
-
-@kernel()
-def _inverse_factors(chols):
-    """Inverses ``P_i = L_i^-1`` of lower Cholesky factors (lower triangular)."""
-    k, d = chols.shape[0], chols.shape[1]
-    precs = np.empty((k, d, d))
-    for i in range(k):
-        _lower_inverse(chols[i], precs[i])
-    return precs
+    return precs, log_norm
 
 
 @kernel()
@@ -120,12 +116,8 @@ def _log_mixture_densities(X, means, chols, log_weights):
     -------
     log_pdf : ndarray of shape (n,)
     """
-    n, d = X.shape
-    k = means.shape[0]
-    log_norm = _log_norms(chols) + log_weights
-    precs = _inverse_factors(chols)
-    out = np.empty(n)
-    run(_log_mixture_rows, n * k * d * (d + 4.0), n, X, means, precs, log_norm, out)
+    out = np.empty(X.shape[0])
+    _per_sample(_log_mixture_rows, X, means, chols, log_weights, out)
     return out
 
 
@@ -140,13 +132,17 @@ def _posteriors(X, means, chols, log_weights):
     -------
     posterior : ndarray of shape (n, k)
     """
-    n, d = X.shape
-    k = means.shape[0]
-    log_norm = _log_norms(chols) + log_weights
-    precs = _inverse_factors(chols)
-    out = np.empty((n, k))
-    run(_posterior_rows, n * k * d * (d + 4.0), n, X, means, precs, log_norm, out)
+    out = np.empty((X.shape[0], means.shape[0]))
+    _per_sample(_posterior_rows, X, means, chols, log_weights, out)
     return out
+
+
+def _per_sample(rows, X, means, chols, log_weights, out):
+    """Run the per-sample kernel ``rows`` with the components' inverse factors."""
+    n, d = X.shape
+    precs, log_norm = _inverse_factors(chols)
+    work = n * means.shape[0] * d * (d + 4.0)
+    run(rows, work, n, X, means, precs, log_norm + log_weights, out)
 
 
 @kernel()

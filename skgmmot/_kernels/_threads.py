@@ -21,7 +21,8 @@ scikit-learn BLAS call, OpenBLAS's worker threads keep spinning on the cores
 for about 0.1 s, and other processes take cores too. So:
 
 - calls below ``SERIAL_BELOW_FLOPS`` of estimated work run on the calling
-  thread (waking a worker, ~40 microseconds, costs more than it saves);
+  thread (handing rows to a worker, about 20 microseconds, costs more
+  than it saves);
 - calls of ``ALWAYS_PARALLEL_FLOPS`` or more are always split: a lost time
   slice is small next to them;
 - calls in between are timed. For every kernel and size class (a factor of
