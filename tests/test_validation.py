@@ -495,6 +495,22 @@ def test_float32_weights_accepted_within_float32_precision(rng):
         gmm_ot_loss(m, m[::-1], C, C[::-1], w32, w32 * np.float32(1.01))
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+@pytest.mark.parametrize("k", [3, 100, 1000])
+def test_low_precision_weight_tolerance_does_not_grow_with_k(rng, dtype, k):
+    # Issue 14.6: the tolerance was 4 k eps, so 100 float16 weights summing
+    # to 0.70 were accepted and silently renormalised.
+    m, C, _ = _random_mixture(rng, k, 2)
+    x = rng.rand(k)
+    w = (x / x.sum()).astype(dtype)
+    gmm_pdf(np.zeros((1, 2)), m, C, w)  # normalised in that precision: accepted
+    eps = float(np.finfo(dtype).eps)
+    for total in (0.7, 1.0 + 8.0 * eps, 1.0 - 8.0 * eps):
+        off = (x / x.sum() * total).astype(dtype)
+        with pytest.raises(ValueError, match=r"w must sum to 1 \(within"):
+            gmm_pdf(np.zeros((1, 2)), m, C, off)
+
+
 def test_integer_arrays_give_same_result():
     m_s = np.array([[0, 0], [4, 1]])
     m_t = np.array([[1, 2], [5, -1], [0, 3]])
