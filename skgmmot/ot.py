@@ -317,7 +317,13 @@ PLAN_MARGINAL_ATOL = 1e-6
 
 
 def _check_plan(plan, w_s, k_t):
-    """Validate a user plan: shape (k_s, k_t), non-negative, rows summing to w_s."""
+    """Validate a user plan: shape (k_s, k_t), non-negative, rows summing to w_s.
+
+    Returns a copy whose rows are rescaled to sum exactly to ``w_s``: the map
+    divides row i by ``w_s[i]``, so a row that is off by the (absolute)
+    tolerance would scale the map of a component with tiny weight by a large
+    factor. A row of a positive weight must carry mass.
+    """
     k_s = w_s.shape[0]
     arr = check_means(plan, "plan")
     if arr.shape != (k_s, k_t):
@@ -332,7 +338,16 @@ def _check_plan(plan, w_s, k_t):
             "plan rows must sum to the source weights w_s (within "
             f"{PLAN_MARGINAL_ATOL:g}); the largest gap is {gap:.3g}."
         )
-    return arr
+    totals = arr.sum(axis=1)
+    empty = (totals == 0.0) & (w_s > 0.0)
+    if np.any(empty):
+        i = int(np.flatnonzero(empty)[0])
+        raise ValueError(
+            f"plan row {i} is zero while the source weight w_s[{i}] = {w_s[i]:.3g} "
+            "is positive: the map needs the plan of every source component."
+        )
+    scale = np.divide(w_s, totals, out=np.zeros_like(totals), where=totals > 0.0)
+    return arr * scale[:, None]
 
 
 def gmm_ot_apply_map(
@@ -374,7 +389,8 @@ def gmm_ot_apply_map(
         Weights of the target components.
     plan : array-like of shape (k_s, k_t), default=None
         Plan between the components; by default :func:`gmm_ot_plan`. Its rows
-        must sum to ``w_s`` (within ``1e-6``): the map averages over them.
+        must sum to ``w_s`` (within ``1e-6``): the map averages over each row,
+        rescaled to sum exactly to its weight.
     method : {"bary", "rand"}, default="bary"
         Which map to apply.
     seed : int, numpy.random.RandomState, numpy.random.Generator or None

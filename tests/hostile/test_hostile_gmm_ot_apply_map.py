@@ -5,6 +5,9 @@ The catalogue of malformed mixtures and the runner are in conftest.py.
 
 from typing import ClassVar
 
+import numpy as np
+import pytest
+
 from skgmmot import gmm_ot_apply_map
 from skgmmot.datasets import make_random_gmm
 
@@ -62,3 +65,56 @@ class TestGmmOtApplyMap:
 
     def test_dimension_one(self, hostile, rng):
         hostile.check_dimension_one(self, rng)
+
+
+class TestUserPlans:
+    """Plans whose rows match ``w_s`` only to the documented absolute 1e-6."""
+
+    @staticmethod
+    def _problem(w0):
+        m_s = np.array([[0.0, 0.0], [50.0, 0.0]])
+        m_t = np.array([[3.0, 1.0], [40.0, 5.0]])
+        C = np.stack([np.eye(2), 2.0 * np.eye(2)])
+        w_s = np.array([w0, 1.0 - w0])
+        exact = np.diag(w_s)
+        return m_s, m_t, C, w_s, exact
+
+    @pytest.mark.parametrize("method", ["bary", "rand"])
+    @pytest.mark.parametrize("w0", [1e-9, 1e-3, 0.5])
+    def test_row_off_by_the_tolerance_does_not_scale_the_map(self, w0, method):
+        # Issue 14.4: the map divided row 0 by w_s[0] = 1e-9 while the row
+        # summed to 5e-7 more: the point moved ~500x too far.
+        m_s, m_t, C, w_s, exact = self._problem(w0)
+        off = exact.copy()
+        off[0, 0] += 5e-7
+        x = np.array([[0.5, -0.3], [1.0, 1.0]])
+        ref = gmm_ot_apply_map(x, m_s, m_t, C, C, w_s, w_s, plan=exact, method=method)
+        out = gmm_ot_apply_map(x, m_s, m_t, C, C, w_s, w_s, plan=off, method=method)
+        np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-12)
+
+    def test_row_split_keeps_its_proportions(self):
+        m_s, m_t, C, w_s, _ = self._problem(1e-9)
+        plan = np.array([[0.25e-9, 0.75e-9 + 4e-7], [0.0, w_s[1]]])
+        x = np.zeros((1, 2))
+        out = gmm_ot_apply_map(x, m_s, m_t, C, C, w_s, w_s, plan=plan)
+        # Row 0 rescaled to w_s[0] keeps the ratio 0.25e-9 : (0.75e-9 + 4e-7).
+        share = 0.25e-9 / (1e-9 + 4e-7)
+        expected = share * (m_t[0] + np.sqrt(1.0) * x[0]) + (1 - share) * (
+            m_t[1] + np.sqrt(2.0) * x[0]
+        )
+        np.testing.assert_allclose(out[0], expected, rtol=1e-12)
+
+    def test_empty_row_of_positive_weight_is_named(self):
+        m_s, m_t, C, w_s, exact = self._problem(1e-9)
+        plan = exact.copy()
+        plan[0, 0] = 0.0
+        with pytest.raises(ValueError, match=r"plan row 0 is zero.*w_s\[0\]"):
+            gmm_ot_apply_map(np.zeros((1, 2)), m_s, m_t, C, C, w_s, w_s, plan=plan)
+
+    def test_user_plan_is_not_modified(self):
+        m_s, m_t, C, w_s, exact = self._problem(1e-3)
+        plan = exact.copy()
+        plan[0, 0] += 5e-7
+        before = plan.copy()
+        gmm_ot_apply_map(np.zeros((1, 2)), m_s, m_t, C, C, w_s, w_s, plan=plan)
+        np.testing.assert_array_equal(plan, before)
