@@ -17,6 +17,12 @@ from skgmmot._kernels._sinkhorn import _sinkhorn_log, _sinkhorn_log_batch
 #: Sinkhorn stops when the column marginals are this close (Euclidean norm).
 SINKHORN_TOL = 1e-10
 SINKHORN_MAX_ITER = 10000
+#: Smallest accepted ``reg`` relative to the range of the costs. The plan's
+#: exponents ``(f + g - cost) / reg`` carry rounding errors of about
+#: ``eps * range / reg`` (eps = 2.2e-16; costs shifted to start at 0): 2 % at
+#: this floor; below it, entries are mostly noise, and they overflow to NaN
+#: as ``reg`` nears 1e-308.
+SINKHORN_REG_FLOOR = 1e-14
 #: Network-simplex iteration limit of small problems (POT's default) ...
 EMD_MAX_ITER = 100000
 #: ... grown to this many iterations per entry of the cost matrix for large
@@ -373,22 +379,29 @@ def sinkhorn_plan(a, b, cost, reg, *, log=False, stacklevel=2):
     log : dict
         Only if ``log``.
 
+    Raises
+    ------
+    ValueError
+        If ``reg`` is below ``SINKHORN_REG_FLOOR`` times the cost range.
+
     Warns
     -----
     ConvergenceWarning
-        If the column marginals are not met within ``SINKHORN_TOL`` after
+        If the plan returned misses its marginals by ``SINKHORN_TOL`` or more
+        (Euclidean norm of the row or column error) after at most
         ``SINKHORN_MAX_ITER`` iterations.
     """
     a = np.ascontiguousarray(a, dtype=np.float64)
     b = np.ascontiguousarray(b, dtype=np.float64)
-    cost = np.ascontiguousarray(cost, dtype=np.float64)
+    cost, shift = _shifted(cost, reg)
     f, g, start = _exact_start(a, b, cost, reg)
     plan, n_iter, err = _sinkhorn_log(
         a, b, cost, float(reg), SINKHORN_MAX_ITER, SINKHORN_TOL, f, g, start
     )
     if not err < SINKHORN_TOL:
-        _not_converged(reg, cost, err, stacklevel + 1)
+        _not_converged(reg, cost.max() + shift, err, stacklevel + 1)
     if log:
+        f = f + shift
         return plan, {"f": f, "g": g, "n_iter": int(n_iter), "err": float(err)}
     return plan
 
@@ -420,12 +433,13 @@ def sinkhorn_plans(a, inputs, cost, reg, *, potentials=None, stacklevel=2):
         The final ``(f, g)``, for a later warm start.
     """
     a = np.ascontiguousarray(a, dtype=np.float64)
-    cost = np.ascontiguousarray(cost, dtype=np.float64)
+    cost, shift = _shifted(cost, reg)
     bounds = np.cumsum([0] + [b.shape[0] for b in inputs]).astype(np.int64)
     shapes = ((len(inputs), a.shape[0]), (int(bounds[-1]),))
     if potentials is not None and tuple(p.shape for p in potentials) == shapes:
         # -inf marks zero masses, which may have changed: restart those at 0.
         f, g = (np.where(np.isfinite(p), p, 0.0) for p in potentials)
+        f -= shift
         start = np.full(len(inputs), float(reg))
     else:
         f, g = np.empty(shapes[0]), np.empty(shapes[1])
@@ -448,17 +462,40 @@ def sinkhorn_plans(a, inputs, cost, reg, *, potentials=None, stacklevel=2):
     )
     worst = int(np.argmax(err))
     if not err[worst] < SINKHORN_TOL:
-        _not_converged(reg, cost, err[worst], stacklevel + 1)
-    return plan, (f, g)
+        _not_converged(reg, cost.max() + shift, err[worst], stacklevel + 1)
+    return plan, (f + shift, g)
 
 
-def _not_converged(reg, cost, err, stacklevel):
+def _shifted(cost, reg):
+    """Costs minus their minimum, and that minimum; refuse a too small ``reg``.
+
+    Entropic plans do not change when a constant is added to the costs (the
+    row potentials absorb it), while the rounding errors of the exponents
+    ``(f + g - cost) / reg`` grow with ``max|cost|``: shifted, they are set by
+    the cost range alone.
+    """
+    cost = np.asarray(cost, dtype=np.float64)
+    shift = float(cost.min()) if cost.size else 0.0
+    cost = np.ascontiguousarray(cost - shift)
+    spread = float(cost.max()) if cost.size else 0.0
+    if not reg >= SINKHORN_REG_FLOOR * spread:
+        raise ValueError(
+            f"reg={reg:g} is below {SINKHORN_REG_FLOOR:g} times the range of the "
+            f"costs ({spread:.3g}): the entropic plan cannot be computed in "
+            f"float64 at such a regularisation. Use reg >= "
+            f"{SINKHORN_REG_FLOOR * spread:.3g} or ot_solver='exact'."
+        )
+    return cost, shift
+
+
+def _not_converged(reg, top, err, stacklevel):
     from sklearn.exceptions import ConvergenceWarning
 
     warnings.warn(
-        f"Sinkhorn did not converge in {SINKHORN_MAX_ITER} iterations with "
-        f"reg={reg:g} (costs up to {cost.max():.3g}); its plans miss the input "
-        f"weights by {err:.3g}. Increase reg or use ot_solver='exact'.",
+        f"Sinkhorn did not converge with reg={reg:g} (costs up to "
+        f"{top:.3g}) in at most {SINKHORN_MAX_ITER} iterations; the plans "
+        f"it returns miss the input weights by {err:.3g}. Increase reg or use "
+        "ot_solver='exact'.",
         ConvergenceWarning,
         stacklevel=stacklevel + 1,
     )

@@ -44,9 +44,17 @@ NEWTON_AFTER = 10
 NEWTON_MIN_SWEEPS = 2
 SLOW_RATE = 0.25
 NEWTON_MAX_ITER = 1000
-#: If Newton stalls (its line search finds no ascent), Sinkhorn iterations
-#: continue and Newton is tried again after this many more.
+#: If Newton stalls (its line search finds no ascent, or its marginal error
+#: has not fallen below NEWTON_PROGRESS times its best for NEWTON_PATIENCE
+#: steps: the floor set by round-off in the exponents at tiny ``reg``),
+#: Sinkhorn iterations continue and Newton is tried again after this many more.
 NEWTON_EVERY = 200
+NEWTON_PATIENCE = 30
+NEWTON_PROGRESS = 0.9
+#: The iterations end when Newton stalls again without having reduced the
+#: marginal error below this fraction of its error at the previous stall,
+#: if that error is below the round-off floor of the exponents.
+STALLED_GAIN = 0.5
 #: Armijo constant and maximum halvings of the Newton line search.
 ARMIJO = 1e-4
 MAX_HALVINGS = 40
@@ -188,10 +196,17 @@ def _newton(a, a_log, b, M, eps, f, g, max_iter, tol):
     step = np.empty(q)
     value = _semi_dual(a, a_log, b, M, eps, g, f, plan)
     err = np.inf
+    best = np.inf
+    best_at = 0
     radius = MAX_STEP * eps
     for it in range(max_iter):
         err = _residual(plan, b, active, grad)
         if err < tol or q == 0:
+            return it, err
+        if err < NEWTON_PROGRESS * best:
+            best = err
+            best_at = it
+        elif it - best_at >= NEWTON_PATIENCE:
             return it, err
         # -eps * Hessian = diag(plan^T 1) - plan^T diag(1 / a) plan
         for r in range(q):
@@ -305,13 +320,16 @@ def _scaling_stages(a_log, b_log, b, M, MT, reg, f, g, start):
 
 
 @kernel()
-def _sweeps(a_log, b_log, b, M, MT, reg, f, g, it, max_iter, tol, newton_at, err):
+def _sweeps(
+    a_log, b_log, b, M, MT, reg, f, g, it, max_iter, tol, newton_at, early, err
+):
     """Sinkhorn iterations at ``reg`` from iteration ``it``, error ``err``.
 
     Returns ``(it, err, newton)``: stops when the error is below ``tol``, at
     ``max_iter``, or (``newton`` True) when Newton steps should take over:
-    from iteration ``newton_at`` on, or earlier once the error shrinks by
-    less than ``SLOW_RATE`` per sweep (Sinkhorn's linear convergence is slow).
+    from iteration ``newton_at`` on, or (``early``, before the first Newton
+    steps) once the error shrinks by less than ``SLOW_RATE`` per sweep
+    (Sinkhorn's linear convergence is slow).
     """
     while it < max_iter:
         _sweep(a_log, b_log, M, MT, reg, f, g)
@@ -320,7 +338,8 @@ def _sweeps(a_log, b_log, b, M, MT, reg, f, g, it, max_iter, tol, newton_at, err
         err = _column_error(b, M, reg, f, g)
         if err < tol:
             return it, err, False
-        if it >= newton_at or (it >= NEWTON_MIN_SWEEPS and err > SLOW_RATE * previous):
+        slow = early and it >= NEWTON_MIN_SWEEPS and err > SLOW_RATE * previous
+        if it >= newton_at or slow:
             return it, err, True
     return it, err, False
 
@@ -368,27 +387,45 @@ def _sinkhorn_log(a, b, M, reg, max_iter, tol, f, g, start):
     n_iter : int
         Iterations done, all stages together.
     err : float
-        Last measured marginal error.
+        Marginal error of the returned plan (see ``_marginal_error``).
     """
     a_log = _log_masses(a)
     b_log = _log_masses(b)
     # The transposed costs, contiguous: the g update reads them by rows.
     MT = np.ascontiguousarray(M.T)
     total = _scaling_stages(a_log, b_log, b, M, MT, reg, f, g, start)
-    it, err, newton_at = 0, np.inf, NEWTON_AFTER
+    it, err, newton_at, early = 0, np.inf, NEWTON_AFTER, True
+    stalled_at = np.inf
+    # Exponents (f + g - M) / reg carry errors of about eps * max|M| / reg.
+    floor = np.finfo(np.float64).eps * np.abs(M).max() / reg if M.size else 0.0
     while it < max_iter:
         it, err, newton = _sweeps(
-            a_log, b_log, b, M, MT, reg, f, g, it, max_iter, tol, newton_at, err
+            a_log, b_log, b, M, MT, reg, f, g, it, max_iter, tol, newton_at, early, err
         )
         if not newton:
             break
         # Compiled only for problems that need it (small reg).
         steps, err = _newton(a, a_log, b, M, reg, f, g, NEWTON_MAX_ITER, tol)
         total += steps
-        if err < tol:
+        if err < tol or (err < floor and not err < STALLED_GAIN * stalled_at):
+            # Converged, or Newton stalled twice at about the same error below
+            # the round-off floor of the exponents: more sweeps do not help.
             break
-        newton_at = it + NEWTON_EVERY
-    return _plan_of(f, g, M, reg), total + it, err
+        newton_at, early, stalled_at = it + NEWTON_EVERY, False, err
+    plan = _plan_of(f, g, M, reg)
+    return plan, total + it, _marginal_error(plan, a, b)
+
+
+def _marginal_error(plan, a, b):
+    """``max(||P 1 - a||_2, ||P^T 1 - b||_2)`` of the plan actually returned.
+
+    At ``reg`` near round-off level the exponents ``(f + g - M) / reg`` carry
+    errors of about ``eps * max|M| / reg``, so a plan rebuilt from the
+    potentials can miss marginals that the iterations met.
+    """
+    rows = np.sqrt(np.sum((plan.sum(axis=1) - a) ** 2))
+    cols = np.sqrt(np.sum((plan.sum(axis=0) - b) ** 2))
+    return max(rows, cols)
 
 
 def _problem_rows(a, b, M, bounds, reg, max_iter, tol, f, g, start, plan, out, lo, hi):
