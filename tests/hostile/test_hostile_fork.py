@@ -5,8 +5,9 @@ ran aborted at its first kernel call, so ``multiprocessing.Pool`` and joblib's
 multiprocessing backend waited forever. skgmmot's kernels now run on worker
 threads of its own (``skgmmot/_kernels/_threads.py``), which a forked child
 replaces. These tests fork after kernel calls split between two threads,
-and while another thread is in the middle of such a call, and also try the
-spawn and forkserver start methods.
+while another thread is in the middle of such a call, and while another
+thread compiles (a child forked then used to wait forever for numba's
+compiler lock), and also try the spawn and forkserver start methods.
 
 Every scenario runs in a fresh interpreter (``python <this file>
 <scenario>``) with two numba threads, in its own process group, and is killed
@@ -24,6 +25,7 @@ import time
 import traceback
 
 import joblib
+import numba
 import numpy as np
 import pytest
 
@@ -200,6 +202,43 @@ def scenario_fork_during_split_call():
     assert sum(busy) >= BUSY_FORKS, f"{sum(busy)} of {len(busy)} forks mid-call"
 
 
+@numba.njit  # not cached: compiled (a few tenths of a second) in every run
+def _compiled_by_the_scenario(x):
+    return x.sum()
+
+
+def _compiling_elsewhere():
+    """Whether another thread holds numba's compiler lock."""
+    from numba.core.compiler_lock import global_compiler_lock
+
+    lock = global_compiler_lock._lock
+    if lock.acquire(blocking=False):
+        lock.release()
+        return False
+    return True
+
+
+def scenario_fork_while_compiling():
+    """Fork while another thread compiles; the child compiles a kernel too."""
+    _split_every_call()
+    expected = {name: CALLS[name]() for name in ("bures", "barycenter")}
+    at_fork = []  # hooks registered last run first: before skgmmot's wait
+    os.register_at_fork(before=lambda: at_fork.append(_compiling_elsewhere()))
+    compiler = threading.Thread(target=_compiled_by_the_scenario, args=(np.ones(3),))
+    compiler.start()
+    deadline = time.monotonic() + CHILD_TIMEOUT
+    while not _compiling_elsewhere() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    # The child's gmm_ot_apply_map runs kernels the parent has not compiled.
+    names = ["bures", "apply_map", "barycenter"]
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        results = pool.map_async(_in_child, names).get(timeout=CHILD_TIMEOUT)
+    compiler.join()
+    assert at_fork == [True], f"no fork while compiling: {at_fork}"
+    expected["apply_map"] = _apply_map()
+    _check_children(names, results, expected)
+
+
 def scenario_start_method(method):
     """A child started with ``method`` after split calls splits its own."""
     _split_every_call()
@@ -214,6 +253,7 @@ SCENARIOS = {
     "fork_pool": scenario_fork_pool,
     "pairwise": scenario_pairwise,
     "fork_during_split_call": scenario_fork_during_split_call,
+    "fork_while_compiling": scenario_fork_while_compiling,
     "start_method": scenario_start_method,
 }
 
@@ -268,6 +308,14 @@ def test_pairwise_n_jobs_on_the_multiprocessing_backend():
 @needs_fork
 def test_fork_during_a_split_call_of_another_thread():
     _run("fork_during_split_call")
+
+
+@needs_fork
+@pytest.mark.skipif(
+    numba.config.DISABLE_JIT, reason="nothing compiles with NUMBA_DISABLE_JIT=1"
+)
+def test_fork_while_another_thread_compiles():
+    _run("fork_while_compiling")
 
 
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
