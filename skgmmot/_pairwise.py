@@ -196,7 +196,8 @@ def pairwise_gmm_ot_distances(mixtures, Y=None, *, squared=False, n_jobs=None):
         Number of joblib workers. None means 1 unless in a
         :func:`joblib.parallel_config` context; -1 means all processors.
         ``with joblib.parallel_config(backend="dask"):`` runs the chunks on
-        the Dask cluster of the current ``dask.distributed.Client``. Calls
+        the Dask cluster of the current ``dask.distributed.Client``; the
+        ``"multiprocessing"`` backend (forked workers) works too. Calls
         estimated to take under a second serially run on this thread
         whatever ``n_jobs`` says: starting workers takes longer.
 

@@ -41,6 +41,11 @@ for about 0.1 s, and other processes take cores too. So:
   ``PROBES_EVERY`` one-thread durations of long calls) re-measures
   the one-thread speed.
 
+A process forked after a split call, or during one made by another thread,
+has no workers (the forking thread is its only thread): it starts its own at
+its first split call. A fork waits for a compilation in progress in another
+thread (``tests/hostile/test_hostile_fork.py``).
+
 The number of threads is numba's (``NUMBA_NUM_THREADS``,
 ``numba.set_num_threads``, which is per thread). Results never depend on the
 split: rows are independent and each is computed by the same code
@@ -59,6 +64,7 @@ import typing
 
 import numba
 import numpy as np
+from numba.core.compiler_lock import global_compiler_lock
 
 from skgmmot._kernels._spin import wait_for_change
 
@@ -232,14 +238,23 @@ class _Pool:
     workers: typing.ClassVar[list] = []
 
 
-def _forget_workers():
-    # A forked child has only the forking thread: new workers on demand.
+def _after_fork_in_child():
+    # The child has only the forking thread: new workers on demand.
     _Pool.lock = threading.Lock()
     _Pool.workers = []
+    global_compiler_lock.release()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_workers)
+    # A thread compiling a kernel (or loading it from the disk cache) holds
+    # numba's compiler lock: a child forked meanwhile would wait forever for
+    # it at its first compilation. A fork waits for the compilation to end
+    # instead, as CPython's waits for its import lock.
+    os.register_at_fork(
+        before=global_compiler_lock.acquire,
+        after_in_parent=global_compiler_lock.release,
+        after_in_child=_after_fork_in_child,
+    )
 
 
 def _serial(kernel, n_rows, args):
