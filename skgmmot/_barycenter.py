@@ -18,12 +18,13 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from skgmmot._alignment import carried_mixture, group_plan, mixture_log_likelihood
 from skgmmot._base import (
     MixtureResultMixin,
     atomic_fit,
+    check_fitted,
     fit_random_state,
     floor_eigenvalues,
     precisions_cholesky,
@@ -512,6 +513,13 @@ class GMMOTBarycenter(
     __metadata_request__transform: ClassVar[dict] = {"sample_domain": True}
     __metadata_request__score: ClassVar[dict] = {"sample_domain": True}
 
+    #: Parameters that methods read at each call (how new groups are fitted and
+    #: reported, not the barycenter): they may change after ``fit``; any other
+    #: change asks for a refit (``check_fitted``).
+    _call_time_params = frozenset(
+        {"n_jobs", "random_state", "unseen_domains", "verbose"}
+    )
+
     _parameter_constraints: ClassVar[dict] = {
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
         "weights": ["array-like", None],
@@ -938,7 +946,7 @@ class GMMOTBarycenter(
         X_new : ndarray of shape (n_samples, n_features)
             The moved samples.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         X = check_points(X, self.n_features_in_, "X")
         labels = self._labels(X, sample_domain)
@@ -1052,7 +1060,7 @@ class GMMOTBarycenter(
         score : float
             The score.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         if _is_mixture_sequence(X):
             if sample_domain is not None:
                 raise ValueError(

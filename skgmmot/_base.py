@@ -5,6 +5,7 @@ import numbers
 import threading
 
 import numpy as np
+from sklearn.exceptions import NotFittedError
 from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -67,13 +68,74 @@ def atomic_fit(fit):
     def wrapped(self, *args, **kwargs):
         saved = self.__dict__.copy()
         try:
-            return fit(self, *args, **kwargs)
+            result = fit(self, *args, **kwargs)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
+        # What check_fitted compares with: the parameters of this fit.
+        self._fit_params = self.get_params(deep=False)
+        return result
 
     return wrapped
+
+
+def check_fitted(estimator):
+    """``check_is_fitted``, and that the fit belongs to the current parameters.
+
+    A parameter changed by ``set_params`` after ``fit`` (other than those in
+    the estimator's ``_call_time_params``, which methods read at each call)
+    leaves fitted attributes computed for the old value, e.g. a gradient
+    flow's path after ``method="geodesic"``: using them would give wrong
+    results silently, so this raises instead.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        Fitted with a ``fit`` decorated by :func:`atomic_fit`.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator is not fitted, or a parameter changed since ``fit``.
+    """
+    check_is_fitted(estimator)
+    fitted = getattr(estimator, "_fit_params", None)
+    if fitted is None:
+        return
+    skip = getattr(estimator, "_call_time_params", frozenset())
+    current = estimator.get_params(deep=False)
+    changed = [
+        name
+        for name, value in current.items()
+        if name not in skip and not _same_parameter(fitted.get(name), value)
+    ]
+    if changed:
+        name = type(estimator).__name__
+        was = ", ".join(f"{p}={fitted.get(p)!r}" for p in changed)
+        now = ", ".join(f"{p}={current[p]!r}" for p in changed)
+        raise NotFittedError(
+            f"This {name} was fitted with {was}; its parameters are now {now}. "
+            "Call fit again (refit) before using it."
+        )
+
+
+def _same_parameter(a, b):
+    """Whether two parameter values are the same.
+
+    Equal plain values (numbers, strings), equal arrays and sequences of such;
+    any other object only equals itself.
+    """
+    if a is b:
+        return True
+    if isinstance(a, (tuple, list)) and type(a) is type(b):
+        return len(a) == len(b) and all(map(_same_parameter, a, b))
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=True))
+    plain = (str, numbers.Number, np.generic)
+    if isinstance(a, plain) and isinstance(b, plain) and type(a) is type(b):
+        return bool(a == b) or (a != a and b != b)  # NaN equals NaN here
+    return False
 
 
 #: Smallest eigenvalue kept in a fitted covariance, relative to ``d`` times its
@@ -202,7 +264,7 @@ class MixtureResultMixin:
             covariances, and this estimator's ``random_state`` (used by
             ``sample``).
         """
-        check_is_fitted(self)
+        check_fitted(self)
         return fitted_gaussian_mixture(
             self.weights_,
             self.means_,
@@ -224,7 +286,7 @@ class MixtureResultMixin:
             return getattr(self.to_gaussian_mixture(), method)(X)
 
     def _check_samples(self, X):
-        check_is_fitted(self)
+        check_fitted(self)
         return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
 
     def score_samples(self, X):

@@ -14,10 +14,11 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, validate_data
 
 from skgmmot._base import (
     atomic_fit,
+    check_fitted,
     fit_random_state,
     fitted_gaussian_mixture,
     floor_eigenvalues,
@@ -587,6 +588,11 @@ default=("means", "covariances", "weights")
     __metadata_request__fit: ClassVar[dict] = {"sample_domain": True}
     __metadata_request__transform: ClassVar[dict] = {"sample_domain": True}
 
+    #: Parameters that methods read at each call (how samples move along the
+    #: fitted flow, not the flow itself): they may change after ``fit``; any
+    #: other change asks for a refit (``check_fitted``).
+    _call_time_params = frozenset({"random_state", "transport", "verbose"})
+
     _parameter_constraints: ClassVar[dict] = {
         "target": [None, tuple, GaussianMixture, BayesianGaussianMixture, "array-like"],
         "n_components": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -831,7 +837,7 @@ default=("means", "covariances", "weights")
         -------
         gmm : sklearn.mixture.GaussianMixture
         """
-        check_is_fitted(self)
+        check_fitted(self)
         t = check_time(t)
         if self.method == "geodesic":
             means, covs, weights = self._geodesic_at(t)
@@ -911,7 +917,7 @@ default=("means", "covariances", "weights")
             With flowing weights the result follows the final components under
             the *source* weights (see Notes).
         """
-        check_is_fitted(self)
+        check_fitted(self)
         t = check_time(t)
         X = validate_data(self, X, dtype=[np.float64], reset=False)
         out = np.array(X, dtype=np.float64, copy=True)
@@ -994,7 +1000,7 @@ default=("means", "covariances", "weights")
         -------
         X_original : ndarray of shape (n_samples, n_features)
         """
-        check_is_fitted(self)
+        check_fitted(self)
         X = validate_data(self, X, dtype=[np.float64], reset=False)
         x = np.ascontiguousarray(X)
         if self.method == "geodesic":

@@ -327,11 +327,13 @@ def plot_barycenter(estimator, ax=None, *, dims=(0, 1), colors=None, nstd=2.0):
     """
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
-    from sklearn.utils.validation import check_is_fitted
 
-    # Unfitted: NotFittedError. Fitted but not a barycenter (a GaussianMixture,
-    # a flow): ValueError, rather than calling it unfitted.
-    check_is_fitted(estimator)
+    from skgmmot._base import check_fitted
+
+    # Unfitted (or fitted with other parameters): NotFittedError. Fitted but
+    # not a barycenter (a GaussianMixture, a flow): ValueError, rather than
+    # calling it unfitted.
+    check_fitted(estimator)
     required = ["means_", "covariances_", "weights_", "mixtures_", "domains_"]
     missing = [name for name in required if not hasattr(estimator, name)]
     if missing:
@@ -392,9 +394,9 @@ _PATH_FIELDS = ("means_path_", "covariances_path_", "weights_path_")
 
 def _flow_paths(estimator):
     """Return the recorded (means, covariances, weights) paths of a flow."""
-    from sklearn.utils.validation import check_is_fitted
+    from skgmmot._base import check_fitted
 
-    check_is_fitted(estimator)
+    check_fitted(estimator)
     missing = [f for f in _PATH_FIELDS if not hasattr(estimator, f)]
     if missing:
         raise ValueError(

@@ -15,7 +15,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.mixture import GaussianMixture
 
 from skgmmot import GMMOTBarycenter
-from skgmmot.datasets import make_random_gmm
+from skgmmot.datasets import make_batch_effect_samples, make_random_gmm
 
 
 def _mixtures(rng, d, n=3):
@@ -282,3 +282,40 @@ def test_unfitted_estimator_raises_not_fitted(hostile, method):
     args = {"sample": (3,), "to_gaussian_mixture": ()}.get(method, (np.zeros((3, 2)),))
     with hostile.raises(NotFittedError, match="GMMOTBarycenter"):
         getattr(est, method)(*args)
+
+
+class TestStaleStateAfterSetParams:
+    """Issue 14.3: a fit must belong to the parameters it was fitted with."""
+
+    @staticmethod
+    def _fitted():
+        X, groups, _ = make_batch_effect_samples(n_samples_per_group=60, random_state=0)
+        return (
+            GMMOTBarycenter(3, random_state=0).fit(X, sample_domain=groups),
+            X,
+            groups,
+        )
+
+    @pytest.mark.parametrize(
+        "params", [{"n_components": 2}, {"projection": "bures"}, {"reg": 0.5}]
+    )
+    @pytest.mark.parametrize("call", ["transform", "score", "predict", "sample"])
+    def test_fit_parameter_changed_asks_for_refit(self, params, call):
+        bary, X, groups = self._fitted()
+        bary.set_params(**params)
+        ((name, value),) = params.items()
+        with pytest.raises(
+            NotFittedError, match=rf"with {name}=.*now {name}={value!r}"
+        ):
+            if call in ("transform", "score"):
+                getattr(bary, call)(X, sample_domain=groups)
+            elif call == "predict":
+                bary.predict(X)
+            else:
+                bary.sample(3)
+
+    def test_call_time_parameters_need_no_refit(self):
+        bary, X, groups = self._fitted()
+        before = bary.transform(X, sample_domain=groups)
+        bary.set_params(verbose=0, n_jobs=1, unseen_domains="raise", random_state=1)
+        np.testing.assert_array_equal(bary.transform(X, sample_domain=groups), before)

@@ -214,3 +214,50 @@ class TestSampleArrays:
 def test_unfitted_estimator_raises_not_fitted(hostile, method, args):
     with hostile.raises(NotFittedError, match="GMMOTFlow"):
         getattr(GMMOTFlow(), method)(*args)
+
+
+class TestStaleStateAfterSetParams:
+    """Issue 14.3: a fit must belong to the parameters it was fitted with.
+
+    Fitted with ``method="gradient"``, then ``set_params(method="geodesic")``,
+    ``transform`` used the gradient path as if it were the geodesic one.
+    """
+
+    @staticmethod
+    def _fitted(method):
+        target = make_random_gmm(2, 2, random_state=1)
+        return GMMOTFlow(target, method=method, learning_rate=1.0, n_steps=5).fit(
+            make_random_gmm(3, 2, random_state=0)
+        )
+
+    @pytest.mark.parametrize(
+        ("fitted", "changed"), [("gradient", "geodesic"), ("geodesic", "gradient")]
+    )
+    @pytest.mark.parametrize("call", ["transform", "inverse_transform", "mixture_at"])
+    def test_method_changed_after_fit_asks_for_refit(self, fitted, changed, call):
+        flow = self._fitted(fitted)
+        flow.set_params(method=changed)
+        args = (0.5,) if call == "mixture_at" else (np.zeros((2, 2)),)
+        refit = rf"fitted with method='{fitted}'; .* method='{changed}'. Call fit"
+        with pytest.raises(NotFittedError, match=refit):
+            getattr(flow, call)(*args)
+
+    @pytest.mark.parametrize(
+        "params",
+        [{"n_steps": 7}, {"learning_rate": 0.5}, {"ot_solver": "sinkhorn"}],
+    )
+    def test_other_fit_parameters_ask_for_refit(self, params):
+        flow = self._fitted("gradient")
+        flow.set_params(**params)
+        with pytest.raises(NotFittedError, match="Call fit again"):
+            flow.transform(np.zeros((2, 2)))
+
+    def test_call_time_parameters_and_refit(self):
+        flow = self._fitted("gradient")
+        x = np.random.RandomState(0).randn(4, 2)
+        flow.set_params(transport="rand", random_state=3, verbose=0)
+        flow.transform(x)  # read at each call: no refit needed
+        flow.set_params(method="geodesic", transport="bary", random_state=None)
+        flow.fit(make_random_gmm(3, 2, random_state=0))
+        fresh = self._fitted("geodesic")
+        np.testing.assert_array_equal(flow.transform(x), fresh.transform(x))
