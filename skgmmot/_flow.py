@@ -50,9 +50,18 @@ def _check_labels(sample_domain, n_samples):
         raise ValueError(
             "sample_domain must hold one integer label per sample (>= 0 source, "
             f"< 0 target), got an array of shape {labels.shape} and dtype "
-            f"{labels.dtype}."
+            f"{labels.dtype}{_first_non_integer(labels)}."
         )
     return labels
+
+
+def _first_non_integer(labels):
+    """Where an object array of labels first holds no integer (None, a string)."""
+    if labels.ndim == 1 and labels.dtype == object:
+        for i, label in enumerate(labels):
+            if isinstance(label, bool) or not isinstance(label, numbers.Integral):
+                return f" (sample_domain[{i}] is {label!r})"
+    return ""
 
 
 # ------------------------------------------------------------------ the math

@@ -176,6 +176,8 @@ class TestSampleArrays:
             ("float", "one integer label per sample"),
             ("short", "one integer label per sample"),
             ("strings", "one integer label per sample"),
+            ("none-entry", r"one integer label per sample.*sample_domain\[1\] is None"),
+            ("mixed", r"one integer label per sample.*sample_domain\[40\] is 'a'"),
             ("all-source", "some rows as source"),
             ("all-target", "some rows as source"),
         ],
@@ -186,6 +188,8 @@ class TestSampleArrays:
             "float": sd.astype(float),
             "short": sd[:-1],
             "strings": sd.astype(str),
+            "none-entry": np.array([sd[0], None, *sd[2:]], dtype=object),
+            "mixed": np.array([*sd[:40], *["a"] * 40], dtype=object),
             "all-source": np.ones_like(sd),
             "all-target": -np.ones_like(sd),
         }[labels]
