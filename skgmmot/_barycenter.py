@@ -633,8 +633,8 @@ class GMMOTBarycenter(
             if part.shape[0] < max(k, 2):
                 raise ValueError(
                     f"group {_plain(label)!r} has {part.shape[0]} samples, fewer than "
-                    f"the {max(k, 2)} needed to fit its mixture of {k} "
-                    "components (gmm.n_components)."
+                    f"the {max(k, 2)} needed to fit its mixture of {k} components "
+                    f"({'n_components' if self.gmm is None else 'gmm.n_components'})."
                 )
             model = clone(template)
             if model.random_state is None:

@@ -486,7 +486,9 @@ default=("means", "covariances", "weights")
     gmm : GaussianMixture, default=None
         Template cloned and fitted to samples; default
         ``GaussianMixture(n_components=n_components)``. Its ``random_state``,
-        if None, is drawn from ``random_state``.
+        if None, is drawn from ``random_state``. The source and target samples
+        must number at least its ``n_components`` (and two); the error names
+        the mixture that has fewer.
     transport : {"bary", "rand"}, default="bary"
         How ``transform`` moves a sample: the average of every component's
         map weighted by the sample's posterior under the source, or the map of
@@ -661,6 +663,13 @@ default=("means", "covariances", "weights")
             if self.gmm is None
             else self.gmm
         )
+        k = template.n_components
+        if X.shape[0] < max(k, 2):
+            raise ValueError(
+                f"{name}: {X.shape[0]} samples, fewer than the {max(k, 2)} needed "
+                f"to fit a mixture of {k} components "
+                f"({'n_components' if self.gmm is None else 'gmm.n_components'})."
+            )
         model = clone(template)
         if model.random_state is None:
             model.set_params(random_state=int(rng.randint(np.iinfo(np.int32).max)))

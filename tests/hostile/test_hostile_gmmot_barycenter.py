@@ -7,10 +7,12 @@ go into every method that takes samples.
 """
 
 import functools
+import re
 from typing import ClassVar
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.mixture import GaussianMixture
 
@@ -289,6 +291,28 @@ class TestSampleArrays:
         labels = np.array([Anything()] + ["a", 1] * 39 + ["a"], dtype=object)
         with hostile.raises(ValueError, match="sample_domain holds labels that cannot"):
             GMMOTBarycenter(2).fit(X, sample_domain=labels)
+
+    @pytest.mark.parametrize(
+        "method", ["fit", "fit_transform", "transform", "score", "bic", "aic"]
+    )
+    @pytest.mark.parametrize("gmm", [None, GaussianMixture(2)])
+    def test_group_with_too_few_samples_named(self, rng, hostile, method, gmm):
+        # Issue 14.11: the group, its size and the n_components it needs are
+        # named, in fit and wherever a new group gets a mixture of its own.
+        est, X, sd = _fitted_on_samples(rng)
+        X, sd = np.vstack([X, X[:1] + 0.5]), np.append(sd, 7)  # one sample in 7
+        if method in ("fit", "fit_transform"):
+            est = GMMOTBarycenter(2, gmm=gmm)
+        else:
+            est = clone(est).set_params(gmm=gmm, unseen_domains="fit")
+            est.fit(X[:-1], sample_domain=sd[:-1])
+        parameter = "n_components" if gmm is None else "gmm.n_components"
+        message = (
+            "group 7 has 1 samples, fewer than the 2 needed to fit its mixture of "
+            f"2 components ({parameter})."
+        )
+        with hostile.raises(ValueError, match=re.escape(message)):
+            getattr(est, method)(X, sample_domain=sd)
 
     def test_integer_valued_float_labels_convert(self, rng, hostile):
         est, X, sd = _fitted_on_samples(rng)

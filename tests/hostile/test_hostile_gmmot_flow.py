@@ -7,11 +7,13 @@ and ``inverse_transform``; times into ``transform`` and ``mixture_at``.
 """
 
 import functools
+import re
 from typing import ClassVar
 
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
+from sklearn.mixture import GaussianMixture
 
 from skgmmot import GMMOTFlow
 from skgmmot.datasets import make_random_gmm
@@ -200,6 +202,25 @@ class TestSampleArrays:
         flow, _, _ = _fitted_flow(rng)
         with hostile.raises(ValueError, match=message):
             flow.transform(X, sample_domain=labels)
+
+    @pytest.mark.parametrize("where", ["source", "target", "target parameter"])
+    @pytest.mark.parametrize("gmm", [None, GaussianMixture(3)])
+    def test_too_few_samples_named(self, rng, hostile, where, gmm):
+        # Issue 14.11: scikit-learn's message named neither the mixture nor
+        # the parameter. Labels: 40 source rows (1), then 40 target rows (-1).
+        _, X, sd = _fitted_flow(rng)
+        flow = GMMOTFlow(n_components=3, gmm=gmm)
+        rows = {"source": np.r_[0, 1, 40:80], "target": np.r_[0:42]}.get(where)
+        parameter = "n_components" if gmm is None else "gmm.n_components"
+        message = (
+            f"{where.split()[0]} mixture: 2 samples, fewer than the 3 needed to "
+            f"fit a mixture of 3 components ({parameter})."
+        )
+        with hostile.raises(ValueError, match=re.escape(message)):
+            if rows is None:
+                flow.set_params(target=X[40:42]).fit(X[:40])
+            else:
+                flow.fit(X[rows], sample_domain=sd[rows])
 
     def test_target_twice(self, rng, hostile):
         _, X, sd = _fitted_flow(rng)
