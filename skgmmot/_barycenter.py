@@ -248,7 +248,12 @@ def _cell_weights(inputs, chosen):
 
 
 def _check_labels(sample_domain, n_samples):
-    """Validate one group label per sample."""
+    """Validate one group label per sample.
+
+    Labels may be of any type that sorts (numbers, or strings); missing ones
+    (None, NaN) and a mix of types that do not sort together (strings and
+    numbers) are errors naming the first offending position.
+    """
     labels = np.asarray(sample_domain)
     if labels.shape != (n_samples,):
         raise ValueError(
@@ -256,8 +261,41 @@ def _check_labels(sample_domain, n_samples):
             f"{labels.shape} for {n_samples} samples."
         )
     if labels.dtype.kind in "fc" and not np.all(np.isfinite(labels)):
-        raise ValueError("sample_domain contains NaN or infinity.")
+        i = int(np.flatnonzero(~np.isfinite(labels))[0])
+        raise ValueError(
+            f"sample_domain contains NaN or infinity (first at index {i})."
+        )
+    if labels.dtype == object:
+        _check_object_labels(labels)
     return labels
+
+
+def _check_object_labels(labels):
+    """Reject missing labels and labels that do not sort with the first one."""
+    for i, label in enumerate(labels):
+        if label is None or (isinstance(label, float) and np.isnan(label)):
+            raise ValueError(
+                f"sample_domain[{i}] is {label!r}; every sample needs a group label."
+            )
+    try:
+        np.unique(labels)
+    except TypeError:
+        first = labels[0]
+        for i, label in enumerate(labels):
+            try:
+                bool(first < label)
+                bool(label < first)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"sample_domain[{i}] is {label!r} ({type(label).__name__}), "
+                    f"which cannot be ordered with sample_domain[0] = {first!r} "
+                    f"({type(first).__name__}); give labels of one kind, e.g. "
+                    "all integers or all strings."
+                ) from None
+        raise ValueError(
+            "sample_domain holds labels that cannot be ordered; give labels "
+            "of one kind, e.g. all integers or all strings."
+        ) from None
 
 
 def _plain(label):
@@ -603,8 +641,8 @@ class GMMOTBarycenter(
             if part.shape[0] < max(k, 2):
                 raise ValueError(
                     f"group {_plain(label)!r} has {part.shape[0]} samples, fewer than "
-                    f"the {max(k, 2)} needed to fit its mixture of {k} "
-                    "components (gmm.n_components)."
+                    f"the {max(k, 2)} needed to fit its mixture of {k} components "
+                    f"({'n_components' if self.gmm is None else 'gmm.n_components'})."
                 )
             model = clone(template)
             if model.random_state is None:

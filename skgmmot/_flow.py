@@ -51,9 +51,18 @@ def _check_labels(sample_domain, n_samples):
         raise ValueError(
             "sample_domain must hold one integer label per sample (>= 0 source, "
             f"< 0 target), got an array of shape {labels.shape} and dtype "
-            f"{labels.dtype}."
+            f"{labels.dtype}{_first_non_integer(labels)}."
         )
     return labels
+
+
+def _first_non_integer(labels):
+    """Where an object array of labels first holds no integer (None, a string)."""
+    if labels.ndim == 1 and labels.dtype == object:
+        for i, label in enumerate(labels):
+            if isinstance(label, bool) or not isinstance(label, numbers.Integral):
+                return f" (sample_domain[{i}] is {label!r})"
+    return ""
 
 
 # ------------------------------------------------------------------ the math
@@ -478,7 +487,9 @@ default=("means", "covariances", "weights")
     gmm : GaussianMixture, default=None
         Template cloned and fitted to samples; default
         ``GaussianMixture(n_components=n_components)``. Its ``random_state``,
-        if None, is drawn from ``random_state``.
+        if None, is drawn from ``random_state``. The source and target samples
+        must number at least its ``n_components`` (and two); the error names
+        the mixture that has fewer.
     transport : {"bary", "rand"}, default="bary"
         How ``transform`` moves a sample: the average of every component's
         map weighted by the sample's posterior under the source, or the map of
@@ -658,6 +669,13 @@ default=("means", "covariances", "weights")
             if self.gmm is None
             else self.gmm
         )
+        k = template.n_components
+        if X.shape[0] < max(k, 2):
+            raise ValueError(
+                f"{name}: {X.shape[0]} samples, fewer than the {max(k, 2)} needed "
+                f"to fit a mixture of {k} components "
+                f"({'n_components' if self.gmm is None else 'gmm.n_components'})."
+            )
         model = clone(template)
         if model.random_state is None:
             model.set_params(random_state=int(rng.randint(np.iinfo(np.int32).max)))

@@ -340,7 +340,9 @@ def is_mixture_like(obj):
         return False
 
 
-def full_covariances(covariances, covariance_type, n_components, n_features):
+def full_covariances(
+    covariances, covariance_type, n_components, n_features, name="mixture"
+):
     """Expand scikit-learn's covariance storage to full (k, d, d) matrices.
 
     Parameters
@@ -352,26 +354,45 @@ def full_covariances(covariances, covariance_type, n_components, n_features):
         How ``covariances`` is stored.
     n_components, n_features : int
         ``k`` and ``d``.
+    name : str, default="mixture"
+        How error messages name the mixture.
 
     Returns
     -------
     full : ndarray of shape (k, d, d)
         A new array.
+
+    Raises
+    ------
+    ValueError
+        If ``covariance_type`` is unknown or ``covariances`` does not have its
+        shape (e.g. ``covariance_type`` changed after fitting).
     """
-    cov = np.asarray(covariances, dtype=np.float64)
     k, d = n_components, n_features
+    shapes = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}
+    if not isinstance(covariance_type, str) or covariance_type not in shapes:
+        raise ValueError(
+            f"{name}: covariance_type must be 'full', 'tied', 'diag' or "
+            f"'spherical', got {covariance_type!r}."
+        )
+    cov, _ = _as_float_array(covariances, f"{name}: covariances_")
+    expected = shapes[covariance_type]
+    if cov.shape != expected:
+        raise ValueError(
+            f"{name}: covariances_ has shape {cov.shape}, but covariance_type="
+            f"{covariance_type!r} expects shape {expected} for means_ of shape "
+            f"{(k, d)}."
+        )
     if covariance_type == "full":
-        return cov.copy()
+        return cov
     if covariance_type == "tied":
         return np.repeat(cov[None], k, axis=0)
     full = np.zeros((k, d, d))
     diag = np.arange(d)
     if covariance_type == "diag":
         full[:, diag, diag] = cov
-    elif covariance_type == "spherical":
+    else:  # spherical
         full[:, diag, diag] = cov[:, None]
-    else:
-        raise ValueError(f"Unknown covariance_type {covariance_type!r}.")
     return full
 
 
@@ -415,7 +436,7 @@ def check_mixture(mixture, name="mixture", **kwargs):
         if means.ndim != 2:
             raise ValueError(f"{name}: means_ has shape {means.shape}, expected 2-D.")
         covs = full_covariances(
-            mixture.covariances_, mixture.covariance_type, *means.shape
+            mixture.covariances_, mixture.covariance_type, *means.shape, name
         )
         return check_gmm_arrays(
             means,

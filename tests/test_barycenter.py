@@ -180,6 +180,32 @@ def test_random_state_reproducible(gmm_factory, init):
     np.testing.assert_array_equal(a.covariances_, b.covariances_)
 
 
+@pytest.mark.parametrize("init", ["kmeans", "random"])
+@pytest.mark.parametrize(
+    ("input_weights", "lambdas"),
+    [
+        ([[1.0, 0.0, 0.0]], None),  # one input, one positive weight
+        ([[0.5, 0.5, 0.0, 0.0]] * 2, None),  # the first input runs out
+        ([[0.5, 0.5], [0.5, 0.5]], [1.0, 0.0]),  # an input of coefficient 0
+    ],
+)
+def test_more_components_than_positive_input_weights(
+    gmm_factory, init, input_weights, lambdas
+):
+    # Issue 14.13: once the positive-weight components were seeds, k-means++
+    # drew the next seed with probabilities 0 / 0 (a RuntimeWarning).
+    mixtures = [(*gmm_factory(len(w), 2)[:2], np.array(w)) for w in input_weights]
+    fits = []
+    for _ in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            est = GMMOTBarycenter(3, weights=lambdas, init=init, random_state=0)
+            fits.append(est.fit(mixtures))
+    for name in ("means_", "covariances_", "weights_", "cost_"):
+        assert np.all(np.isfinite(getattr(fits[0], name)))
+        np.testing.assert_array_equal(getattr(fits[0], name), getattr(fits[1], name))
+
+
 @pytest.mark.parametrize("reg", [0.5, 5.0])
 def test_sinkhorn_plans_are_pots_log_domain_sinkhorn(gmm_factory, reg):
     mixtures = _mixtures(gmm_factory)

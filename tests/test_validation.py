@@ -143,6 +143,55 @@ def test_check_mixture_unfitted_raises_not_fitted(cls):
         check_mixture(cls(n_components=2), "source mixture")
 
 
+@pytest.mark.parametrize(
+    ("fitted_as", "changed_to", "found", "expected"),
+    [
+        ("full", "diag", (3, 2, 2), (3, 2)),
+        ("full", "spherical", (3, 2, 2), (3,)),
+        ("full", "tied", (3, 2, 2), (2, 2)),
+        ("diag", "full", (3, 2), (3, 2, 2)),
+        ("spherical", "diag", (3,), (3, 2)),
+        ("tied", "spherical", (2, 2), (3,)),
+    ],
+)
+def test_check_mixture_covariance_type_must_match_covariances(
+    rng, fitted_as, changed_to, found, expected
+):
+    # Issue 14.10: covariance_type changed after fitting gave NumPy's raw
+    # broadcast error (or a misleading one) instead of naming the mixture.
+    gm = _fit_gmm(rng, fitted_as, d=2, k=3)
+    gm.covariance_type = changed_to
+    message = (
+        f"source mixture: covariances_ has shape {found}, but covariance_type="
+        f"'{changed_to}' expects shape {expected} for means_ of shape (3, 2)."
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_mixture(gm, "source mixture")
+
+
+def test_check_mixture_covariances_of_wrong_shape_named(rng):
+    gm = _fit_gmm(rng, "full", d=2, k=3)
+    gm.covariances_ = gm.covariances_[:2]
+    message = (
+        "mixtures[1]: covariances_ has shape (2, 2, 2), but covariance_type="
+        "'full' expects shape (3, 2, 2) for means_ of shape (3, 2)."
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_mixture(gm, "mixtures[1]")
+
+
+@pytest.mark.parametrize("covariance_type", ["Full", None, ["full"]])
+def test_check_mixture_unknown_covariance_type_named(rng, covariance_type):
+    gm = _fit_gmm(rng, "full", d=2, k=3)
+    gm.covariance_type = covariance_type
+    message = (
+        "target mixture: covariance_type must be 'full', 'tied', 'diag' or "
+        f"'spherical', got {covariance_type!r}."
+    )
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check_mixture(gm, "target mixture")
+
+
 def test_check_mixture_accepts_tuple_and_list(rng):
     m, C, w = _random_mixture(rng, 3, 2)
     for form in ((m, C, w), [m, C, w], (m.tolist(), C.tolist(), w.tolist())):

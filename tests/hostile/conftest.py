@@ -516,6 +516,19 @@ MIXTURE_CASES = [
         Raises(field="covariances_", suffix="[1]"),
         "object",
     ),
+    # covariance_type must describe how covariances_ is stored (issue 14.10).
+    Case(
+        "gm-covariance-type-changed",
+        _tampered("covariance_type", lambda _: "diag"),
+        Raises(field="covariances_"),
+        "object",
+    ),
+    Case(
+        "gm-covariances-wrong-shape",
+        _tampered("covariances_", lambda C: C[:, 0]),
+        Raises(field="covariances_"),
+        "object",
+    ),
     Case(
         "gm-weights-not-normalised",
         _tampered("weights_", lambda w: 2.0 * w),

@@ -7,10 +7,12 @@ go into every method that takes samples.
 """
 
 import functools
+import re
 from typing import ClassVar
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.mixture import GaussianMixture
 
@@ -211,7 +213,7 @@ class TestSampleArrays:
         [
             ("short", r"one label per sample: got shape \(79,\) for 80 samples"),
             ("2d", r"one label per sample: got shape \(80, 1\)"),
-            ("nan", r"sample_domain contains NaN or infinity"),
+            ("nan", r"sample_domain contains NaN or infinity \(first at index 40\)"),
         ],
     )
     def test_bad_sample_domain_in_fit(self, rng, hostile, labels, message):
@@ -244,6 +246,73 @@ class TestSampleArrays:
         est.set_params(unseen_domains="raise")  # strings raise either way
         with hostile.raises(ValueError, match=message):
             est.transform(X, sample_domain=labels)
+
+    @pytest.mark.parametrize(
+        "method", ["fit", "fit_transform", "transform", "score", "bic", "aic"]
+    )
+    @pytest.mark.parametrize(
+        ("labels", "message"),
+        [
+            ("none", r"sample_domain\[3\] is None; every sample needs a group label"),
+            ("nan", r"sample_domain\[3\] is nan; every sample needs a group label"),
+            (
+                "mixed",
+                r"sample_domain\[40\] is 1 \(int\), which cannot be ordered with "
+                r"sample_domain\[0\] = 'a' \(str\)",
+            ),
+        ],
+    )
+    def test_missing_or_unorderable_labels(self, rng, hostile, method, labels, message):
+        # Issue 14.12: np.unique raised a bare TypeError on these object arrays.
+        est, X, sd = _fitted_on_samples(rng)
+        labels = np.array(
+            {
+                "none": [*sd[:3], None, *sd[4:]],
+                "nan": [*sd[:3], np.nan, *sd[4:]],
+                "mixed": ["a"] * 40 + [1] * 40,
+            }[labels],
+            dtype=object,
+        )
+        if method in ("fit", "fit_transform"):
+            est = GMMOTBarycenter(2)
+        with hostile.raises(ValueError, match=message):
+            getattr(est, method)(X, sample_domain=labels)
+
+    def test_labels_that_sort_with_the_first_but_not_together(self, rng, hostile):
+        class Anything:
+            """A label that compares with every other one."""
+
+            def __lt__(self, other):
+                return True
+
+            __gt__ = __lt__
+
+        _, X, _ = _fitted_on_samples(rng)
+        labels = np.array([Anything()] + ["a", 1] * 39 + ["a"], dtype=object)
+        with hostile.raises(ValueError, match="sample_domain holds labels that cannot"):
+            GMMOTBarycenter(2).fit(X, sample_domain=labels)
+
+    @pytest.mark.parametrize(
+        "method", ["fit", "fit_transform", "transform", "score", "bic", "aic"]
+    )
+    @pytest.mark.parametrize("gmm", [None, GaussianMixture(2)])
+    def test_group_with_too_few_samples_named(self, rng, hostile, method, gmm):
+        # Issue 14.11: the group, its size and the n_components it needs are
+        # named, in fit and wherever a new group gets a mixture of its own.
+        est, X, sd = _fitted_on_samples(rng)
+        X, sd = np.vstack([X, X[:1] + 0.5]), np.append(sd, 7)  # one sample in 7
+        if method in ("fit", "fit_transform"):
+            est = GMMOTBarycenter(2, gmm=gmm)
+        else:
+            est = clone(est).set_params(gmm=gmm, unseen_domains="fit")
+            est.fit(X[:-1], sample_domain=sd[:-1])
+        parameter = "n_components" if gmm is None else "gmm.n_components"
+        message = (
+            "group 7 has 1 samples, fewer than the 2 needed to fit its mixture of "
+            f"2 components ({parameter})."
+        )
+        with hostile.raises(ValueError, match=re.escape(message)):
+            getattr(est, method)(X, sample_domain=sd)
 
     def test_integer_valued_float_labels_convert(self, rng, hostile):
         est, X, sd = _fitted_on_samples(rng)

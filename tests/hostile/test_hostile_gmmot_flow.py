@@ -7,11 +7,13 @@ and ``inverse_transform``; times into ``transform`` and ``mixture_at``.
 """
 
 import functools
+import re
 from typing import ClassVar
 
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
+from sklearn.mixture import GaussianMixture
 
 from skgmmot import GMMOTFlow
 from skgmmot.datasets import make_random_gmm
@@ -176,6 +178,8 @@ class TestSampleArrays:
             ("float", "one integer label per sample"),
             ("short", "one integer label per sample"),
             ("strings", "one integer label per sample"),
+            ("none-entry", r"one integer label per sample.*sample_domain\[1\] is None"),
+            ("mixed", r"one integer label per sample.*sample_domain\[40\] is 'a'"),
             ("all-source", "some rows as source"),
             ("all-target", "some rows as source"),
         ],
@@ -186,6 +190,8 @@ class TestSampleArrays:
             "float": sd.astype(float),
             "short": sd[:-1],
             "strings": sd.astype(str),
+            "none-entry": np.array([sd[0], None, *sd[2:]], dtype=object),
+            "mixed": np.array([*sd[:40], *["a"] * 40], dtype=object),
             "all-source": np.ones_like(sd),
             "all-target": -np.ones_like(sd),
         }[labels]
@@ -196,6 +202,25 @@ class TestSampleArrays:
         flow, _, _ = _fitted_flow(rng)
         with hostile.raises(ValueError, match=message):
             flow.transform(X, sample_domain=labels)
+
+    @pytest.mark.parametrize("where", ["source", "target", "target parameter"])
+    @pytest.mark.parametrize("gmm", [None, GaussianMixture(3)])
+    def test_too_few_samples_named(self, rng, hostile, where, gmm):
+        # Issue 14.11: scikit-learn's message named neither the mixture nor
+        # the parameter. Labels: 40 source rows (1), then 40 target rows (-1).
+        _, X, sd = _fitted_flow(rng)
+        flow = GMMOTFlow(n_components=3, gmm=gmm)
+        rows = {"source": np.r_[0, 1, 40:80], "target": np.r_[0:42]}.get(where)
+        parameter = "n_components" if gmm is None else "gmm.n_components"
+        message = (
+            f"{where.split()[0]} mixture: 2 samples, fewer than the 3 needed to "
+            f"fit a mixture of 3 components ({parameter})."
+        )
+        with hostile.raises(ValueError, match=re.escape(message)):
+            if rows is None:
+                flow.set_params(target=X[40:42]).fit(X[:40])
+            else:
+                flow.fit(X[rows], sample_domain=sd[rows])
 
     def test_target_twice(self, rng, hostile):
         _, X, sd = _fitted_flow(rng)
