@@ -10,7 +10,8 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skgmmot._validation import check_positive_int
+from skgmmot._validation import check_coordinates, check_positive_int
+from skgmmot.ot import _far_posterior
 
 _GENERATORS = threading.local()
 
@@ -282,12 +283,25 @@ class MixtureResultMixin:
         weight -inf, which scikit-learn handles; the warning is silenced.
         """
         X = self._check_samples(X)
-        with np.errstate(divide="ignore"):
-            return getattr(self.to_gaussian_mixture(), method)(X)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if method not in ("predict", "predict_proba"):
+                return getattr(self.to_gaussian_mixture(), method)(X)
+            proba = self.to_gaussian_mixture().predict_proba(X)
+        # NaN rows: squared Mahalanobis distances to every component overflowed.
+        lost = np.flatnonzero(~np.isfinite(proba).all(axis=1))
+        if lost.size:
+            chols = np.linalg.cholesky(self.covariances_)
+            for i in lost:
+                proba[i] = _far_posterior(
+                    X[i], self.means_, chols, self.weights_, f"X[{i}]", "fitted mixture"
+                )
+        return proba if method == "predict_proba" else proba.argmax(axis=1)
 
     def _check_samples(self, X):
         check_fitted(self)
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        check_coordinates(X, "X")
+        return X
 
     def score_samples(self, X):
         """Log-density of the fitted mixture at every sample.

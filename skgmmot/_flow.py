@@ -27,7 +27,12 @@ from skgmmot._compat import Interval, StrOptions, _fit_context
 from skgmmot._kernels._density import _map_barycentric, _map_random
 from skgmmot._kernels._flow import _flow_step
 from skgmmot._transport import exact_plan, sinkhorn_plan
-from skgmmot._validation import check_mixture, check_time, is_mixture_like
+from skgmmot._validation import (
+    check_coordinates,
+    check_mixture,
+    check_time,
+    is_mixture_like,
+)
 from skgmmot.ot import (
     _apply_map,
     _cost_matrix,
@@ -340,7 +345,7 @@ def _blended_map(x, source, ends, rows, cols, coef, maps, precisions):
     ``gbar = sum_i posterior_i g_i``.
     """
     ms, Cs, ws = source
-    posterior = _posterior(x, ms, Cs, ws)
+    posterior = _posterior(x, ms, Cs, ws, "X")
     q = posterior[:, rows] * coef
     diff = x[:, None, :] - ms[None, :, :]
     images = ends[cols][None] + np.einsum("pab,npb->npa", maps, diff[:, rows])
@@ -938,6 +943,7 @@ default=("means", "covariances", "weights")
         check_fitted(self)
         t = check_time(t)
         X = validate_data(self, X, dtype=[np.float64], reset=False)
+        check_coordinates(X, "X")
         out = np.array(X, dtype=np.float64, copy=True)
         move = self._rows_to_move(X, sample_domain)
         if t == 0.0 or not move.any() or self.n_iter_ == 0:
@@ -952,11 +958,12 @@ default=("means", "covariances", "weights")
                 self.plan_,
                 self.transport,
                 self._uniforms_rng(),
+                label="X",
             )
             out[move] = (1.0 - t) * x + t * mapped
             return out
         means, maps, _, _ = self._gradient_state(t)
-        posterior = _posterior(x, m0, C0, w0)
+        posterior = _posterior(x, m0, C0, w0, "X")
         out[move] = self._carry(x, posterior, m0, means, maps)
         return out
 
@@ -1020,6 +1027,7 @@ default=("means", "covariances", "weights")
         """
         check_fitted(self)
         X = validate_data(self, X, dtype=[np.float64], reset=False)
+        check_coordinates(X, "X")
         x = np.ascontiguousarray(X)
         if self.method == "geodesic":
             mt, Ct, wt = self.target_
@@ -1031,6 +1039,8 @@ default=("means", "covariances", "weights")
                 np.ascontiguousarray(self.plan_.T),
                 self.transport,
                 self._uniforms_rng(),
+                label="X",
+                name="target mixture",
             )
             if self.transport != "bary" or x.shape[0] == 0:
                 return start
@@ -1044,7 +1054,7 @@ default=("means", "covariances", "weights")
             return np.array(x, copy=True)
         means, maps, covs = self.means_path_[-1], self.maps_path_[-1], self.covariances_
         inverse = np.linalg.pinv(maps)
-        posterior = _posterior(x, means, covs, w0)
+        posterior = _posterior(x, means, covs, w0, "X", "flow's final mixture")
         start = self._carry(x, posterior, means, m0, inverse)
         if self.transport != "bary" or x.shape[0] == 0:
             return start

@@ -58,6 +58,19 @@ def _check_magnitude(arr, label, limit):
         )
 
 
+def check_coordinates(arr, label):
+    """Reject coordinates above ``MAX_COORDINATE`` in magnitude (see there).
+
+    Parameters
+    ----------
+    arr : ndarray
+        Finite sample coordinates.
+    label : str
+        How the error message names the field.
+    """
+    _check_magnitude(arr, label, MAX_COORDINATE)
+
+
 def check_means(means, label):
     """Validate an array of component means.
 

@@ -117,16 +117,54 @@ def _log_mixture_pdf(x, means, covs, weights):
     return _log_mixture_densities(x, means, chols, _log_weights(weights))
 
 
-def _posterior(x, means, covs, weights):
+def _posterior(x, means, covs, weights, label="x", name="source mixture"):
     """(n, k) posterior probabilities of a mixture's components, rows summing to 1.
 
     Subtracting the row maximum before exponentiating keeps the largest term at
     one; normalising afterwards (rather than subtracting a log-sum-exp, a large
     number when samples are far from every component) makes rows sum to one to
-    machine precision, even where the densities underflow.
+    machine precision, even where the densities underflow. A sample whose
+    squared Mahalanobis distances to every component overflow (a point at 1e100
+    and covariances 1e-150 I) goes wholly to its nearest component (see
+    ``_far_posterior``).
     """
     chols = np.linalg.cholesky(covs)
-    return _posteriors(x, means, chols, _log_weights(weights))
+    posterior = _posteriors(x, means, chols, _log_weights(weights))
+    lost = np.flatnonzero(~np.isfinite(posterior).all(axis=1))
+    for i in lost:
+        posterior[i] = _far_posterior(
+            x[i], means, chols, weights, f"{label}[{i}]", name
+        )
+    return posterior
+
+
+def _far_posterior(x, means, chols, weights, label, name):
+    """Posterior of a point whose squared Mahalanobis distances all overflow.
+
+    The log-densities ``log w_i - log det(L_i) - |L_i^-1 (x - m_i)|^2 / 2``
+    then differ by amounts beyond 1e300 unless the distances tie to about
+    1e-300 relative: all the mass is on the component nearest in Mahalanobis
+    distance, which the distances scaled by their largest entry decide. Ties
+    to round-off (where the weights and determinants would matter) cannot be
+    resolved in float64 and raise a ``ValueError`` naming ``label``.
+    """
+    k = means.shape[0]
+    out = np.zeros(k)
+    active = np.flatnonzero(weights > 0.0)
+    z = np.linalg.solve(chols[active], (x - means[active])[:, :, None])[:, :, 0]
+    scale = np.abs(z).max()
+    q = np.sum((z / scale) ** 2, axis=1) if np.isfinite(scale) else np.full(1, np.nan)
+    order = np.argsort(q)
+    if not np.isfinite(q).all() or (
+        q.size > 1 and q[order[1]] - q[order[0]] <= 1e-12 * q[order[1]]
+    ):
+        raise ValueError(
+            f"{label} is too far from the components of the {name} for float64: "
+            "its squared Mahalanobis distances overflow and are too close to "
+            "tell which component is nearest; rescale the data."
+        )
+    out[active[order[0]]] = 1.0
+    return out
 
 
 def _log_weights(weights):
@@ -435,7 +473,7 @@ def gmm_ot_apply_map(
     return _apply_map(x, (ms, Cs, ws), (mt, Ct), plan, method, seed)
 
 
-def _apply_map(x, source, target, plan, method, seed):
+def _apply_map(x, source, target, plan, method, seed, label="x", name="source mixture"):
     """Move validated samples ``x`` with the GMM-OT map given a plan.
 
     Parameters
@@ -450,6 +488,8 @@ def _apply_map(x, source, target, plan, method, seed):
     method : {"bary", "rand"}
     seed : None, int, RandomState or Generator
         Randomness of ``"rand"``.
+    label, name : str
+        How errors name the samples and the source mixture.
 
     Returns
     -------
@@ -463,7 +503,7 @@ def _apply_map(x, source, target, plan, method, seed):
     cols = cols.astype(np.int64)
     coef = plan[rows, cols] / ws[rows]
     maps = _gaussian_pair_maps(Cs, Ct, rows, cols)
-    posterior = _posterior(x, ms, Cs, ws)
+    posterior = _posterior(x, ms, Cs, ws, label, name)
     args = (x, posterior, ms, mt, rows, cols, coef, maps)
     if method == "bary":
         return _map_barycentric(*args)

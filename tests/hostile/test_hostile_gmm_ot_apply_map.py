@@ -118,3 +118,42 @@ class TestUserPlans:
         before = plan.copy()
         gmm_ot_apply_map(np.zeros((1, 2)), m_s, m_t, C, C, w_s, w_s, plan=plan)
         np.testing.assert_array_equal(plan, before)
+
+
+class TestFarAwayPoints:
+    """Issue 14.5: points whose squared Mahalanobis distances overflow.
+
+    With covariances 1e-150 I, a point at 1e100 was mapped to exactly 0.
+    """
+
+    def test_one_component_source_maps_far_points_exactly(self):
+        m_s, C_s = np.zeros((1, 2)), 1e-150 * np.eye(2)[None]
+        m_t, C_t = np.ones((1, 2)), np.eye(2)[None]
+        x = np.array([[1e100, 0.0], [0.0, -1e100]])
+        out = gmm_ot_apply_map(x, m_s, m_t, C_s, C_t, [1.0], [1.0])
+        # The map x -> m_t + 1e75 (x - m_s).
+        np.testing.assert_allclose(out, [[1e175, 1.0], [1.0, -1e175]], rtol=1e-14)
+
+    def test_far_point_goes_to_the_nearest_component(self):
+        # Same mean, covariances 1e-150 I and 1e-140 I: at 1e100 the second is
+        # nearer by a factor 1e10 in squared Mahalanobis distance.
+        m_s = np.zeros((2, 2))
+        C_s = np.stack([1e-150 * np.eye(2), 1e-140 * np.eye(2)])
+        m_t = np.array([[5.0, 0.0], [-5.0, 0.0]])
+        C_t = np.stack([np.eye(2), np.eye(2)])
+        w = np.array([0.5, 0.5])
+        x = np.array([[1e100, 0.0]])
+        for method in ("bary", "rand"):
+            out = gmm_ot_apply_map(
+                x, m_s, m_t, C_s, C_t, w, w, plan=np.diag(w), method=method, seed=0
+            )
+            # Component 2 (std 1e-70) to N((-5, 0), I): x -> (-5, 0) + 1e70 x.
+            np.testing.assert_allclose(out, [[1e170, 0.0]], rtol=1e-14)
+
+    def test_indistinguishable_far_point_is_named(self):
+        m_s = np.array([[0.0, 0.0], [1.0, 0.0]])
+        C_s = np.stack([1e-150 * np.eye(2)] * 2)
+        w = np.array([0.5, 0.5])
+        x = np.array([[0.0, 0.0], [1e100, 0.0]])
+        with pytest.raises(ValueError, match=r"x\[1\] is too far .* source mixture"):
+            gmm_ot_apply_map(x, m_s, m_s, C_s, C_s, w, w)

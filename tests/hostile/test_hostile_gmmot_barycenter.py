@@ -8,6 +8,7 @@ go into every method that takes samples.
 
 import functools
 import re
+import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -388,3 +389,33 @@ class TestStaleStateAfterSetParams:
         before = bary.transform(X, sample_domain=groups)
         bary.set_params(verbose=0, n_jobs=1, unseen_domains="raise", random_state=1)
         np.testing.assert_array_equal(bary.transform(X, sample_domain=groups), before)
+
+
+class TestFarAwayPoints:
+    """Issue 14.5: ``predict_proba`` gave NaN rows and ``predict`` 0 at 1e160."""
+
+    @staticmethod
+    def _fitted(scale=1.0):
+        means = [np.array([[0.0, 0.0], [1.0, 0.0]]), np.array([[0.0, 1.0], [1.0, 1.0]])]
+        covs = np.stack([np.eye(2), 4.0 * np.eye(2)]) * scale**2
+        mixtures = [(m * scale, covs, np.array([0.5, 0.5])) for m in means]
+        return GMMOTBarycenter(2, random_state=0).fit(mixtures)
+
+    @pytest.mark.parametrize("call", ["predict", "predict_proba", "score_samples"])
+    def test_coordinates_beyond_1e100_are_refused(self, call):
+        bary = self._fitted()
+        with pytest.raises(ValueError, match=r"X has entries of magnitude up to"):
+            getattr(bary, call)(np.array([[0.0, 0.0], [1e160, 0.0]]))
+
+    def test_overflowing_distances_give_the_nearest_component(self):
+        # Covariances ~1e-140: at 1e80 the squared Mahalanobis distances
+        # overflow; the component with the larger covariance is nearer.
+        bary = self._fitted(scale=1e-70)
+        x = np.array([[1e80, 0.0], [0.0, -1e80]])
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            proba = bary.predict_proba(x)
+            labels = bary.predict(x)
+        wide = int(np.argmax(bary.covariances_[:, 0, 0]))
+        np.testing.assert_array_equal(proba, np.eye(2)[[wide, wide]])
+        np.testing.assert_array_equal(labels, [wide, wide])

@@ -286,3 +286,25 @@ class TestStaleStateAfterSetParams:
         flow.fit(make_random_gmm(3, 2, random_state=0))
         fresh = self._fitted("geodesic")
         np.testing.assert_array_equal(flow.transform(x), fresh.transform(x))
+
+
+class TestFarAwayPoints:
+    """Issue 14.5: ``transform`` mapped |x| >= ~1e155 to exactly 0."""
+
+    @pytest.mark.parametrize("method", ["gradient", "geodesic"])
+    @pytest.mark.parametrize("call", ["transform", "inverse_transform"])
+    @pytest.mark.parametrize("far", [1e155, 1e200, 1e300])
+    def test_coordinates_beyond_1e100_are_refused(self, method, call, far):
+        flow = GMMOTFlow(
+            make_random_gmm(2, 2, random_state=1), method=method, learning_rate=1.0
+        ).fit(make_random_gmm(3, 2, random_state=0))
+        x = np.array([[0.0, 0.0], [far, 0.0]])
+        with pytest.raises(ValueError, match=r"X has entries of magnitude up to"):
+            getattr(flow, call)(x)
+
+    def test_far_but_representable_points_move(self):
+        flow = GMMOTFlow(make_random_gmm(2, 2, random_state=1), learning_rate=1.0).fit(
+            make_random_gmm(3, 2, random_state=0)
+        )
+        out = flow.transform(np.array([[1e99, 0.0]]))
+        assert np.all(np.isfinite(out)) and np.abs(out).max() > 1e98
