@@ -24,6 +24,7 @@ from skgmmot._alignment import carried_mixture, group_plan, mixture_log_likeliho
 from skgmmot._base import (
     MixtureResultMixin,
     atomic_fit,
+    check_factorable,
     check_fitted,
     fit_random_state,
     floor_eigenvalues,
@@ -33,6 +34,7 @@ from skgmmot._compat import Interval, StrOptions, _fit_context
 from skgmmot._parallel import effective_n_jobs, run_chunks
 from skgmmot._transport import exact_plan, exact_plans, sinkhorn_plans
 from skgmmot._validation import (
+    check_covariances,
     check_mixture,
     check_points,
     check_weights,
@@ -696,6 +698,12 @@ class GMMOTBarycenter(
             weights = _cell_weights(inputs, chosen)
             return inputs.means[chosen], inputs.covs[chosen], weights
         means, covs, weights = check_mixture(self.init, "init")
+        check_factorable(
+            floor_eigenvalues(covs),
+            "init: covariances",
+            "its components start the barycenter's (a zero-weight one stays as "
+            "it is), whose covariances must be positive definite",
+        )
         if means.shape[0] != self.n_components:
             raise ValueError(
                 f"init has {means.shape[0]} components but n_components="
@@ -794,6 +802,13 @@ class GMMOTBarycenter(
         # Smallest eigenvalues lost to round-off (inputs with condition
         # numbers near 1e12) would make covariances_ singular.
         covs = floor_eigenvalues(covs)
+        check_factorable(
+            covs,
+            "GMMOTBarycenter: the fitted covariances_",
+            "a fitted barycenter needs positive definite covariances, and the "
+            "inputs' are zero (Dirac components); add a ridge to them "
+            "(GaussianMixture's reg_covar)",
+        )
         return {
             "weights_": w,
             "means_": means,
@@ -995,6 +1010,13 @@ class GMMOTBarycenter(
         for label in np.unique(labels):
             rows = labels == label
             mixture, plan = maps[label]
+            check_covariances(
+                mixture[1][mixture[2] > 0.0],
+                f"group {_plain(label)!r}'s mixture: covariances",
+                positive_definite=True,
+                reason="transform maps samples out of the group's components, "
+                "which needs non-singular covariances",
+            )
             out[rows] = _apply_map(
                 X[rows], mixture, target, np.ascontiguousarray(plan.T), "bary", None
             )

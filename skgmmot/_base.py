@@ -178,6 +178,35 @@ def floor_eigenvalues(covariances):
     return out.reshape(shape)
 
 
+def check_factorable(covariances, label, reason):
+    """Raise a ``ValueError`` naming the first matrix with no Cholesky factor.
+
+    What a ``GaussianMixture`` needs of its covariances; after
+    :func:`floor_eigenvalues` only zero matrices (Dirac components) fail.
+
+    Parameters
+    ----------
+    covariances : ndarray of shape (k, d, d)
+    label : str
+        How the message names the array.
+    reason : str
+        Why a factor is needed.
+    """
+    try:
+        np.linalg.cholesky(covariances)
+        return
+    except np.linalg.LinAlgError:
+        pass
+    for i, cov in enumerate(covariances):
+        try:
+            np.linalg.cholesky(cov)
+        except np.linalg.LinAlgError:
+            raise ValueError(
+                f"{label}[{i}] is singular (largest entry {np.abs(cov).max():.3g}); "
+                f"{reason}."
+            ) from None
+
+
 def precisions_cholesky(covariances):
     """Cholesky factors of the precisions, as ``GaussianMixture`` stores them.
 

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_array, validate_data
 
 from skgmmot._base import (
     atomic_fit,
+    check_factorable,
     check_fitted,
     fit_random_state,
     fitted_gaussian_mixture,
@@ -29,6 +30,7 @@ from skgmmot._kernels._flow import _flow_step
 from skgmmot._transport import exact_plan, sinkhorn_plan
 from skgmmot._validation import (
     check_coordinates,
+    check_covariances,
     check_mixture,
     check_time,
     is_mixture_like,
@@ -867,10 +869,17 @@ default=("means", "covariances", "weights")
         else:
             means, _, covs, weights = self._gradient_state(t)
         keep = weights > 0.0
+        covs = floor_eigenvalues(covs[keep])
+        check_factorable(
+            covs,
+            f"mixture_at({t:g}): covariances",
+            "a GaussianMixture needs positive definite covariances (the target's "
+            "are zero: Dirac components)",
+        )
         return fitted_gaussian_mixture(
             weights[keep] / weights[keep].sum(),
             means[keep],
-            floor_eigenvalues(covs[keep]),
+            covs,
             random_state=self.random_state,
         )
 
@@ -1053,6 +1062,13 @@ default=("means", "covariances", "weights")
         if self.n_iter_ == 0:
             return np.array(x, copy=True)
         means, maps, covs = self.means_path_[-1], self.maps_path_[-1], self.covariances_
+        check_covariances(
+            covs[w0 > 0.0],
+            "inverse_transform: the final covariances",
+            positive_definite=True,
+            reason="inverting the flow needs non-singular covariances at its end "
+            "(the target's are singular: Dirac components?)",
+        )
         inverse = np.linalg.pinv(maps)
         posterior = _posterior(x, means, covs, w0, "X", "flow's final mixture")
         start = self._carry(x, posterior, means, m0, inverse)

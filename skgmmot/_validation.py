@@ -49,7 +49,7 @@ def _check_finite(arr, label):
 
 
 def _check_magnitude(arr, label, limit):
-    top = np.abs(arr).max(initial=0.0)
+    top = float(np.abs(arr).max(initial=0.0))
     if top > limit:
         raise ValueError(
             f"{label} has entries of magnitude up to {top:.3g}, above the "
@@ -120,7 +120,12 @@ def _extreme_eigenvalues(sym):
     return eig[:, 0], eig[:, -1]
 
 
-def check_covariances(covs, label, *, positive_definite=False):
+#: Why maps and densities need positive definite covariances (the default
+#: ending of ``check_covariances``' message).
+PD_REASON = "densities and maps out of a component need non-singular covariances"
+
+
+def check_covariances(covs, label, *, positive_definite=False, reason=PD_REASON):
     """Validate an array of covariance matrices.
 
     Symmetric positive semi-definite matrices are accepted (rank-deficient
@@ -137,6 +142,8 @@ def check_covariances(covs, label, *, positive_definite=False):
     positive_definite : bool, default=False
         Require strictly positive definite matrices (needed for densities and
         for maps out of a component).
+    reason : str, default=PD_REASON
+        Why positive definiteness is needed, for the error message.
 
     Returns
     -------
@@ -181,8 +188,7 @@ def check_covariances(covs, label, *, positive_definite=False):
             i = bad[0]
             raise ValueError(
                 f"{label}[{i}] is not positive definite (eigenvalues from "
-                f"{low[i]:.3g} to {high[i]:.3g}); densities and maps out of a "
-                "component need non-singular covariances."
+                f"{low[i]:.3g} to {high[i]:.3g}); {reason}."
             )
         return arr
     bad = np.flatnonzero(low < -PSD_RTOL * top)

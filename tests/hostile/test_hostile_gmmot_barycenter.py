@@ -130,6 +130,8 @@ class TestInit:
             "dims": "init",
             "override": {
                 "one-component": (ValueError, "init", "n_components=3"),
+                # A zero covariance cannot start a component (issue 14.9).
+                "covs-singular": (ValueError, "init: covariances[2] is singular"),
                 **_not_a_mixture_in_init(),
             },
         },
@@ -419,3 +421,45 @@ class TestFarAwayPoints:
         wide = int(np.argmax(bary.covariances_[:, 0, 0]))
         np.testing.assert_array_equal(proba, np.eye(2)[[wide, wide]])
         np.testing.assert_array_equal(labels, [wide, wide])
+
+
+class TestSingularCovariances:
+    """Issue 14.9: PSD-but-singular covariances gave NumPy's bare LinAlgError."""
+
+    @staticmethod
+    def _inputs(kind, d=2, seed=0):
+        rng = np.random.RandomState(seed)
+        covs = np.zeros((3, d, d))
+        if kind == "rank-deficient":
+            covs[:, 0, 0] = rng.rand(3) + 0.5
+        return [(rng.randn(3, d), covs, np.full(3, 1 / 3)) for _ in range(3)]
+
+    def test_rank_deficient_inputs_fit_but_transform_names_the_group(self):
+        bary = GMMOTBarycenter(3, random_state=0).fit(self._inputs("rank-deficient"))
+        np.linalg.cholesky(bary.covariances_)  # fitted covariances stay PD
+        x = np.random.RandomState(1).randn(4, 2)
+        with pytest.raises(
+            ValueError, match=r"group 1's mixture: covariances\[0\] is not positive"
+        ):
+            bary.transform(x, sample_domain=np.array([1, 1, 2, 2]))
+
+    @pytest.mark.parametrize("d", [1, 2, 3])
+    def test_dirac_inputs_are_a_named_error(self, d):
+        with pytest.raises(ValueError, match=r"fitted covariances_\[0\] is singular"):
+            GMMOTBarycenter(3, random_state=0).fit(self._inputs("zero", d))
+
+    @pytest.mark.parametrize("learn_weights", [True, False])
+    def test_init_with_a_dirac_component_is_a_named_error(self, learn_weights):
+        covs = np.stack([np.eye(2), np.eye(2), np.zeros((2, 2))])
+        init = (np.random.RandomState(0).randn(3, 2), covs, np.array([0.5, 0.5, 0.0]))
+        mixtures = [make_random_gmm(3, 2, random_state=i) for i in range(3)]
+        bary = GMMOTBarycenter(3, init=init, learn_weights=learn_weights)
+        with pytest.raises(ValueError, match=r"init: covariances\[2\] is singular"):
+            bary.fit(mixtures)
+
+    def test_rank_deficient_init_still_fits(self):
+        covs = np.stack([np.eye(2), np.eye(2), np.diag([1.0, 0.0])])
+        init = (np.random.RandomState(0).randn(3, 2), covs, np.full(3, 1 / 3))
+        mixtures = [make_random_gmm(3, 2, random_state=i) for i in range(3)]
+        bary = GMMOTBarycenter(3, init=init, random_state=0).fit(mixtures)
+        np.linalg.cholesky(bary.covariances_)

@@ -308,3 +308,38 @@ class TestFarAwayPoints:
         )
         out = flow.transform(np.array([[1e99, 0.0]]))
         assert np.all(np.isfinite(out)) and np.abs(out).max() > 1e98
+
+
+class TestSingularTargets:
+    """Issue 14.9: a singular target gave bare LinAlgErrors after fit."""
+
+    @staticmethod
+    def _target(kind, d):
+        covs = np.zeros((2, d, d))
+        if kind == "rank-deficient":
+            covs[:, 0, 0] = 1.0
+        return (np.random.RandomState(0).randn(2, d), covs, np.array([0.5, 0.5]))
+
+    @pytest.mark.parametrize("method", ["gradient", "geodesic"])
+    @pytest.mark.parametrize("d", [1, 2, 3])
+    def test_dirac_target(self, method, d):
+        flow = GMMOTFlow(
+            self._target("zero", d), method=method, learning_rate=1.0, n_steps=5
+        ).fit(make_random_gmm(3, d, random_state=0))
+        out = flow.transform(np.zeros((2, d)))  # maps into a Dirac: fine
+        assert np.all(np.isfinite(out))
+        with pytest.raises(ValueError, match=r"mixture_at\(1\): covariances\[0\] is"):
+            flow.mixture_at(1.0)
+        with pytest.raises(ValueError, match=r"covariances\[0\] is not positive def"):
+            flow.inverse_transform(out)
+
+    @pytest.mark.parametrize("method", ["gradient", "geodesic"])
+    def test_rank_deficient_target(self, method):
+        flow = GMMOTFlow(
+            self._target("rank-deficient", 3), method=method, learning_rate=1.0
+        ).fit(make_random_gmm(3, 3, random_state=0))
+        np.linalg.cholesky(flow.mixture_at(1.0).covariances_)
+        out = flow.transform(np.zeros((2, 3)))
+        assert np.all(np.isfinite(out))
+        with pytest.raises(ValueError, match="non-singular covariances"):
+            flow.inverse_transform(out)
