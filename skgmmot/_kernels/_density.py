@@ -141,7 +141,8 @@ def _per_sample(rows, X, means, chols, log_weights, out):
     """Run the per-sample kernel ``rows`` with the components' inverse factors."""
     n, d = X.shape
     precs, log_norm = _inverse_factors(chols)
-    work = n * means.shape[0] * d * (d + 4.0)
+    # + 25: the exp and the comparisons of a term, which dominate for small d.
+    work = n * means.shape[0] * (d * (d + 4.0) + 25.0)
     run(rows, work, n, X, means, precs, log_norm + log_weights, out)
 
 
