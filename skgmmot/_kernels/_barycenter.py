@@ -240,6 +240,24 @@ def _bures_barycenters(pool, index, coef, init, tol, max_iter):
 
 
 @kernel()
+def _plan_average_rows(rows, means, covs, starts, avg_means, avg_covs, start, stop):
+    """Fill in rows ``start:stop`` of ``_plan_averages`` (outputs zeroed)."""
+    p = rows.shape[1]
+    d = means.shape[1]
+    K = starts.shape[0]
+    for i in range(start, stop):
+        for k in range(K):
+            end = starts[k + 1] if k + 1 < K else p
+            for j in range(starts[k], end):
+                r = rows[i, j]
+                if r == 0.0:
+                    continue
+                for a in range(d):
+                    avg_means[i, k, a] += r * means[j, a]
+                    for b in range(d):
+                        avg_covs[i, k, a, b] += r * covs[j, a, b]
+
+
 def _plan_averages(rows, means, covs, starts):
     """Per input, the averages of its components weighted by each plan row.
 
@@ -261,20 +279,10 @@ def _plan_averages(rows, means, covs, starts):
     """
     n, p = rows.shape
     d = means.shape[1]
-    K = starts.shape[0]
-    avg_means = np.zeros((n, K, d))
-    avg_covs = np.zeros((n, K, d, d))
-    for i in range(n):
-        for k in range(K):
-            stop = starts[k + 1] if k + 1 < K else p
-            for j in range(starts[k], stop):
-                r = rows[i, j]
-                if r == 0.0:
-                    continue
-                for a in range(d):
-                    avg_means[i, k, a] += r * means[j, a]
-                    for b in range(d):
-                        avg_covs[i, k, a, b] += r * covs[j, a, b]
+    avg_means = np.zeros((n, starts.shape[0], d))
+    avg_covs = np.zeros((n, starts.shape[0], d, d))
+    args = (rows, means, covs, starts, avg_means, avg_covs)
+    run(_plan_average_rows, 2.0 * n * p * d * (d + 1), n, *args)
     return avg_means, avg_covs
 
 
