@@ -41,6 +41,24 @@ for about 0.1 s, and other processes take cores too. So:
   ``PROBES_EVERY`` one-thread durations of long calls) re-measures
   the one-thread speed.
 
+Long calls return to Python often, so that Ctrl-C works: a signal handler
+(Python's raises ``KeyboardInterrupt`` for SIGINT) runs only when the main
+thread is back in the interpreter, never inside compiled code. A call of
+more than ``CHUNK_FLOPS`` of estimated work runs in chunks of at most that
+much, one kernel call each, on the calling thread too; so does every slice
+of a Bures barycenter fixed point (``_barycenter``). Measured on this 2-core
+VM, the calling thread is back in Python at least every 0.15 s on one
+thread, every 0.3 s with two threads on busy cores. Once a chunk raises (a
+Ctrl-C between two chunks of the calling thread, or an error in any
+thread), no thread takes another chunk; the exception is raised when the
+chunks in flight are done (a chunk of a pure-Python body, such as a whole
+Sinkhorn problem of ``_sinkhorn_log_batch``, can take longer). Row kernels
+write their results into outputs and return nothing: numba boxes returned
+arrays by calling Python code, where a pending signal's handler raised, and a
+returned tuple of arrays came back with the exception set, a ``SystemError``
+instead of the ``KeyboardInterrupt`` (``_jit.kernel``,
+``tests/hostile/test_hostile_interrupts.py``).
+
 A process forked after a split call, or during one made by another thread,
 has no workers (the forking thread is its only thread): it starts its own at
 its first split call. A fork waits for a compilation in progress in another
@@ -48,8 +66,8 @@ thread (``tests/hostile/test_hostile_fork.py``).
 
 The number of threads is numba's (``NUMBA_NUM_THREADS``,
 ``numba.set_num_threads``, which is per thread). Results never depend on the
-split: rows are independent and each is computed by the same code
-(``tests/test_determinism.py``).
+split or the chunks: rows are independent and each is computed by the same
+code (``tests/test_determinism.py``).
 """
 
 import _thread
