@@ -2,8 +2,9 @@
 
 For GMMOTBarycenter (k-means and random seeding, exact and entropic plans,
 mixture and sample mode, and ``n_jobs=2`` in sample mode) and GMMOTFlow
-(gradient flow and geodesic, ``transport="rand"``); and numba's thread count
-(1 or 2) does not change any result bitwise.
+(gradient flow and geodesic, ``transport="rand"``); and neither numba's
+thread count (1 or 2) nor the size of the chunks long kernel calls are cut
+into changes any result bitwise.
 """
 
 import warnings
@@ -14,10 +15,13 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
+import skgmmot._kernels._threads as threads
 from skgmmot import (
     GMMOTBarycenter,
     GMMOTFlow,
+    bures_wasserstein_barycenter,
     dist_bures_squared,
+    gmm_barycenter_fixed_point,
     gmm_ot_apply_map,
     gmm_ot_loss,
     gmm_pdf,
@@ -204,3 +208,39 @@ def test_numba_thread_count_does_not_change_results(num_threads, global_random_s
     num_threads(2)
     two = _threaded_results(global_random_seed)
     assert_bitwise_equal(one, two)
+
+
+def _chunked_results(rng_seed):
+    """``_threaded_results`` and the Bures fixed points run in slices."""
+    rng = np.random.RandomState(rng_seed)
+    family = make_gmm_family(3, n_components=6, n_features=4, random_state=rng)
+    m, C, w = zip(*family, strict=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        barycenters = [
+            bures_wasserstein_barycenter(m[0], C[0], num_iter=n, eps=0.0)
+            for n in (1, 7, 60)
+        ]
+    fixed_point = gmm_barycenter_fixed_point(
+        m, C, w, m[0], C[0], [0.2, 0.3, 0.5], iterations=4,
+        barycentric_proj_method="bures",
+    )  # fmt: skip
+    bures = GMMOTBarycenter(3, projection="bures", random_state=0).fit(family)
+    return (
+        *_threaded_results(rng_seed),
+        barycenters,
+        fixed_point,
+        fitted_state(bures),
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_chunk_size_does_not_change_results(
+    num_threads, monkeypatch, n_threads, global_random_seed
+):
+    num_threads(n_threads)
+    default = _chunked_results(global_random_seed)
+    # One row per chunk, and one fixed-point iteration per kernel call.
+    monkeypatch.setattr(threads, "CHUNK_FLOPS", 1.0)
+    assert_bitwise_equal(default, _chunked_results(global_random_seed))

@@ -10,6 +10,7 @@ change what they see. The last tests run real row splits on worker threads.
 
 import multiprocessing
 import threading
+import time as real_time
 
 import numba
 import numpy as np
@@ -244,9 +245,14 @@ def test_windows_double_while_all_threads_keep_losing(monkeypatch):
 
 
 def test_on_one_thread_keeps_kernels_on_the_calling_thread():
-    kernel = StandIn(0.0, 0.0)
+    seen = []
+
+    def kernel(start, stop):
+        seen.append((threading.get_ident(), start, stop))
+
     threads.on_one_thread(threads.run, (kernel, threads.ALWAYS_PARALLEL_FLOPS, ROWS))
-    assert kernel.calls == [1]
+    assert {ident for ident, _, _ in seen} == {threading.get_ident()}
+    assert sum(stop - start for _, start, stop in seen) == ROWS
 
 
 def test_errors_in_worker_chunks_reach_the_caller():
@@ -263,6 +269,90 @@ def test_errors_in_worker_chunks_reach_the_caller():
         out[start:stop] = 1.0
 
     threads.run(fill, threads.ALWAYS_PARALLEL_FLOPS, 100)
+    assert (out == 1.0).all()
+
+
+def test_long_calls_run_in_chunks_on_one_thread_too():
+    # Back in Python between chunks: where a Ctrl-C raises KeyboardInterrupt.
+    seen = []
+
+    def kernel(out, start, stop):
+        seen.append((threading.get_ident(), start, stop))
+        out[start:stop] += 1
+
+    out = np.zeros(100, dtype=np.int64)
+    work = 3.5 * threads.CHUNK_FLOPS
+    threads.on_one_thread(threads.run, (kernel, work, 100, out))
+    assert (out == 1).all()
+    assert [(start, stop) for _, start, stop in seen] == [
+        (0, 25),
+        (25, 50),
+        (50, 75),
+        (75, 100),
+    ]
+    assert {ident for ident, _, _ in seen} == {threading.get_ident()}
+
+
+def test_long_split_calls_cut_their_rows_to_the_chunk_size():
+    seen = []
+
+    def kernel(out, start, stop):
+        seen.append((start, stop))
+        out[start:stop] += 1
+
+    out = np.zeros(1000, dtype=np.int64)
+    threads.run(kernel, 7.0 * threads.CHUNK_FLOPS, 1000, out)
+    assert (out == 1).all()
+    assert len(seen) == 8  # 4 per thread: as many on each
+
+
+def _interrupted_in_the_calling_thread(out, start, stop):
+    """A chunk that is interrupted in the calling thread and slow elsewhere."""
+    if threading.current_thread() is threading.main_thread():
+        raise KeyboardInterrupt
+    real_time.sleep(0.005)
+    out[start:stop] += 1
+
+
+def test_an_interrupt_stops_the_workers_taking_chunks():
+    out = np.zeros(40, dtype=np.int64)
+    work = 40 * threads.CHUNK_FLOPS  # 40 chunks of one row
+    with pytest.raises(KeyboardInterrupt):
+        threads.run(_interrupted_in_the_calling_thread, work, 40, out)
+    # The worker finished its chunk in flight and took no more.
+    assert 0 <= out.sum() <= 2
+    assert out.max() <= 1
+    # It is free again afterwards.
+    out[:] = 0
+
+    def fill(out, start, stop):
+        out[start:stop] += 1
+
+    threads.run(fill, work, 40, out)
+    assert (out == 1).all()
+
+
+def test_an_interrupt_while_waiting_replaces_the_workers(monkeypatch):
+    # A second Ctrl-C while waiting for the chunks in flight: whether a
+    # worker's end was seen is unknown, so it gets no more tasks.
+    threads.run(lambda start, stop: None, threads.ALWAYS_PARALLEL_FLOPS, 10)
+    before = list(threads._Pool.workers)
+    assert before
+
+    def interrupted_wait(self):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(threads._Worker, "wait", interrupted_wait)
+        with pytest.raises(KeyboardInterrupt):
+            threads.run(lambda start, stop: None, threads.ALWAYS_PARALLEL_FLOPS, 10)
+    assert not set(before) & set(threads._Pool.workers)
+    out = np.zeros(100)
+
+    def fill(start, stop):
+        out[start:stop] = 1.0
+
+    threads.run(fill, threads.ALWAYS_PARALLEL_FLOPS, 100)  # with new workers
     assert (out == 1.0).all()
 
 

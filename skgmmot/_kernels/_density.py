@@ -11,22 +11,20 @@ _NEGLIGIBLE_LOG = -60.0 * np.log(2.0)
 
 
 @kernel()
-def _inverse_factors(chols):
+def _inverse_factors(chols, precs, log_norm):
     """Inverse factors and log normalising constants of Gaussian components.
 
-    Returns ``P_i = L_i^-1`` (lower triangular) for the lower Cholesky factors
-    ``L_i``, and ``-d/2 log(2 pi) - log det L_i``.
+    Writes ``P_i = L_i^-1`` (lower triangular) for the lower Cholesky factors
+    ``L_i`` into ``precs``, and ``-d/2 log(2 pi) - log det L_i`` into
+    ``log_norm`` (outputs, not a returned tuple: see ``_jit.kernel``).
     """
     k, d = chols.shape[0], chols.shape[1]
-    precs = np.empty((k, d, d))
-    log_norm = np.empty(k)
     for i in range(k):
         _lower_inverse(chols[i], precs[i])
         acc = 0.0
         for a in range(d):
             acc += np.log(chols[i, a, a])
         log_norm[i] = -0.5 * d * _LOG_2PI - acc
-    return precs, log_norm
 
 
 @kernel()
@@ -140,8 +138,11 @@ def _posteriors(X, means, chols, log_weights):
 def _per_sample(rows, X, means, chols, log_weights, out):
     """Run the per-sample kernel ``rows`` with the components' inverse factors."""
     n, d = X.shape
-    precs, log_norm = _inverse_factors(chols)
-    work = n * means.shape[0] * d * (d + 4.0)
+    precs = np.empty(chols.shape)
+    log_norm = np.empty(chols.shape[0])
+    _inverse_factors(chols, precs, log_norm)
+    # + 25: the exp and the comparisons of a term, which dominate for small d.
+    work = n * means.shape[0] * (d * (d + 4.0) + 25.0)
     run(rows, work, n, X, means, precs, log_norm + log_weights, out)
 
 

@@ -5,58 +5,45 @@ import numpy as np
 from skgmmot._kernels._bures import _map_matrix, _small_map_matrix
 from skgmmot._kernels._jit import kernel
 from skgmmot._kernels._linalg import _psd_factor
+from skgmmot._kernels._threads import run
 
 
-def _flow_step_kernel(small):
-    """Make the flow step kernel for d <= 2 (``small``: closed-form maps) or any d.
+def _step_rows_kernel(small):
+    """Make the row kernel of ``_flow_step``, for d <= 2 (``small``) or any d.
 
     ``small`` is a compile-time constant, so each variant compiles only the
     map code it calls.
     """
 
     @kernel()
-    def flow_step(
-        means,
-        covs,
-        weights,
-        means_t,
-        covs_t,
-        plan,
-        cost,
-        loss,
-        tau,
-        eta,
-        move_means,
-        move_covs,
-        move_weights,
-    ):
-        """Move every source component along the plan's directions."""
-        k, d = means.shape
+    def step_rows(
+        means, covs, weights, means_t, covs_t, plan, cost, tau, move_means,
+        move_covs, new_means, new_covs, steps, targets, mean_maps, own, start, stop,
+    ):  # fmt: skip
+        """Move source components ``start:stop`` along the plan's directions.
+
+        Writes their new means and covariances (copies of the old ones on
+        entry), steps ``A`` (zeros on entry), plan-averaged target means and
+        maps, and own transport costs (zeros on entry).
+        """
+        d = means.shape[1]
         m = means_t.shape[0]
-        new_means = means.copy()
-        new_covs = covs.copy()
-        steps = np.zeros((k, d, d))
-        own = np.zeros(k)
         F = np.empty((d, d))
         G = np.empty((d, d))
         W = np.empty((d, d))
         M = np.empty((d, d))
         R = np.empty((d, d))
         T = np.empty((d, d))
-        mean_map = np.empty((d, d))
-        D = np.empty((d, d))
-        target = np.empty(d)
-        gradient = 0.0
-        for i in range(k):
+        for i in range(start, stop):
             for a in range(d):
                 steps[i, a, a] = 1.0
             if not weights[i] > 0.0:
                 continue
+            target = targets[i]
+            mean_map = mean_maps[i]
             triangular = False
             if not small and move_covs:
                 triangular, _ = _psd_factor(covs[i], F, G)
-            target[:] = 0.0
-            mean_map[:, :] = 0.0
             for j in range(m):
                 p = plan[i, j] / weights[i]
                 if not p > 0.0:
@@ -69,37 +56,14 @@ def _flow_step_kernel(small):
                 if small:
                     _small_map_matrix(covs[i], covs_t[j], T)
                 else:
-                    _map_matrix(
-                        covs[i],
-                        covs_t[j],
-                        F,
-                        G,
-                        triangular,
-                        W,
-                        M,
-                        R,
-                        T,
-                    )
+                    _map_matrix(covs[i], covs_t[j], F, G, triangular, W, M, R, T)
                 for a in range(d):
                     for b in range(d):
                         mean_map[a, b] += p * T[a, b]
             if move_means:
                 for a in range(d):
-                    gap = target[a] - means[i, a]
-                    gradient += weights[i] * gap * gap
-                    new_means[i, a] = means[i, a] + tau * gap
+                    new_means[i, a] = means[i, a] + tau * (target[a] - means[i, a])
             if move_covs:
-                # D = I - mean_map (symmetric): tr(D S D) = sum_ab (D S)_ab D_ab.
-                for a in range(d):
-                    for b in range(d):
-                        D[a, b] = -mean_map[a, b]
-                    D[a, a] += 1.0
-                for a in range(d):
-                    for b in range(d):
-                        acc = 0.0
-                        for c in range(d):
-                            acc += D[a, c] * covs[i, c, b]
-                        gradient += weights[i] * acc * D[a, b]
                 for a in range(d):
                     for b in range(d):
                         steps[i, a, b] = tau * mean_map[a, b]
@@ -120,27 +84,61 @@ def _flow_step_kernel(small):
                             )
                         new_covs[i, a, b] = acc
                         new_covs[i, b, a] = acc
-        new_weights = weights.copy()
-        if move_weights and loss > 0.0:
-            top = -np.inf
-            logits = np.full(k, -np.inf)
-            for i in range(k):
-                if weights[i] > 0.0:
-                    logits[i] = np.log(weights[i]) - eta * own[i] / loss
-                    top = max(top, logits[i])
-            total = 0.0
-            for i in range(k):
-                new_weights[i] = np.exp(logits[i] - top) if weights[i] > 0.0 else 0.0
-                total += new_weights[i]
-            for i in range(k):
-                new_weights[i] /= total
-        return new_means, new_covs, steps, new_weights, gradient
 
-    return flow_step
+    return step_rows
 
 
-_small_flow_step = _flow_step_kernel(small=True)
-_general_flow_step = _flow_step_kernel(small=False)
+_small_step_rows = _step_rows_kernel(small=True)
+_general_step_rows = _step_rows_kernel(small=False)
+
+
+@kernel()
+def _finish_step(
+    means, covs, weights, loss, eta, move_means, move_covs, move_weights, targets,
+    mean_maps, own, new_weights,
+):  # fmt: skip
+    """Return the gradient of a flow step; write its weights into ``new_weights``.
+
+    One pass over the components in order, after ``step_rows``: the sum does
+    not depend on how their rows were split. ``new_weights`` is a copy of
+    ``weights`` on entry.
+    """
+    k, d = means.shape
+    D = np.empty((d, d))
+    gradient = 0.0
+    for i in range(k):
+        if not weights[i] > 0.0:
+            continue
+        if move_means:
+            for a in range(d):
+                gap = targets[i, a] - means[i, a]
+                gradient += weights[i] * gap * gap
+        if move_covs:
+            # D = I - mean_map (symmetric): tr(D S D) = sum_ab (D S)_ab D_ab.
+            for a in range(d):
+                for b in range(d):
+                    D[a, b] = -mean_maps[i, a, b]
+                D[a, a] += 1.0
+            for a in range(d):
+                for b in range(d):
+                    acc = 0.0
+                    for c in range(d):
+                        acc += D[a, c] * covs[i, c, b]
+                    gradient += weights[i] * acc * D[a, b]
+    if move_weights and loss > 0.0:
+        top = -np.inf
+        logits = np.full(k, -np.inf)
+        for i in range(k):
+            if weights[i] > 0.0:
+                logits[i] = np.log(weights[i]) - eta * own[i] / loss
+                top = max(top, logits[i])
+        total = 0.0
+        for i in range(k):
+            new_weights[i] = np.exp(logits[i] - top) if weights[i] > 0.0 else 0.0
+            total += new_weights[i]
+        for i in range(k):
+            new_weights[i] /= total
+    return gradient
 
 
 def _flow_step(*args):
@@ -186,6 +184,23 @@ def _flow_step(*args):
         at least ``tau (2 - tau)`` times this, so it is zero exactly at
         stationary points of the means and covariances (for the given plan).
     """
-    means = args[0]
-    step = _small_flow_step if means.shape[1] <= 2 else _general_flow_step
-    return step(*args)
+    (means, covs, weights, means_t, covs_t, plan, cost, loss, tau, eta, *moves) = args
+    move_covs = moves[1]
+    k, d = means.shape
+    m = means_t.shape[0]
+    new_means, new_covs, new_weights = means.copy(), covs.copy(), weights.copy()
+    steps = np.zeros((k, d, d))
+    targets = np.zeros((k, d))
+    mean_maps = np.zeros((k, d, d))
+    own = np.zeros(k)
+    rows = _small_step_rows if d <= 2 else _general_step_rows
+    per_pair = 4.0 * d
+    if move_covs:
+        per_pair += 120.0 if d <= 2 else 15.0 * d**3 + 200.0 * d**2
+    inputs = (means, covs, weights, means_t, covs_t, plan, cost, tau, *moves[:2])
+    outputs = (new_means, new_covs, steps, targets, mean_maps, own)
+    run(rows, k * (m * per_pair + 10.0 * d**3), k, *inputs, *outputs, uneven=True)
+    gradient = _finish_step(
+        means, covs, weights, loss, eta, *moves, targets, mean_maps, own, new_weights
+    )
+    return new_means, new_covs, steps, new_weights, gradient

@@ -41,6 +41,24 @@ for about 0.1 s, and other processes take cores too. So:
   ``PROBES_EVERY`` one-thread durations of long calls) re-measures
   the one-thread speed.
 
+Long calls return to Python often, so that Ctrl-C works: a signal handler
+(Python's raises ``KeyboardInterrupt`` for SIGINT) runs only when the main
+thread is back in the interpreter, never inside compiled code. A call of
+more than ``CHUNK_FLOPS`` of estimated work runs in chunks of at most that
+much, one kernel call each, on the calling thread too; so does every slice
+of a Bures barycenter fixed point (``_barycenter``). Measured on this 2-core
+VM, the calling thread is back in Python at least every 0.15 s on one
+thread, every 0.3 s with two threads on busy cores. Once a chunk raises (a
+Ctrl-C between two chunks of the calling thread, or an error in any
+thread), no thread takes another chunk; the exception is raised when the
+chunks in flight are done (a chunk of a pure-Python body, such as a whole
+Sinkhorn problem of ``_sinkhorn_log_batch``, can take longer). Row kernels
+write their results into outputs and return nothing: numba boxes returned
+arrays by calling Python code, where a pending signal's handler raised, and a
+returned tuple of arrays came back with the exception set, a ``SystemError``
+instead of the ``KeyboardInterrupt`` (``_jit.kernel``,
+``tests/hostile/test_hostile_interrupts.py``).
+
 A process forked after a split call, or during one made by another thread,
 has no workers (the forking thread is its only thread): it starts its own at
 its first split call. A fork waits for a compilation in progress in another
@@ -48,8 +66,8 @@ thread (``tests/hostile/test_hostile_fork.py``).
 
 The number of threads is numba's (``NUMBA_NUM_THREADS``,
 ``numba.set_num_threads``, which is per thread). Results never depend on the
-split: rows are independent and each is computed by the same code
-(``tests/test_determinism.py``).
+split or the chunks: rows are independent and each is computed by the same
+code (``tests/test_determinism.py``).
 """
 
 import _thread
@@ -134,6 +152,14 @@ class _Window:
 
 _RECORDS = {}
 
+
+#: A call of more estimated flops than this runs in chunks of at most this
+#: many, one kernel call each, on one thread too: between chunks the calling
+#: thread is back in Python, where Ctrl-C raises ``KeyboardInterrupt``. The
+#: kernels' estimates run at 1.8-11 Gflop/s on one core here (closed-form
+#: d <= 2 costs faster), so a chunk takes 0.02-0.15 s; and a call of
+#: ``ALWAYS_PARALLEL_FLOPS`` still makes one chunk per thread of two.
+CHUNK_FLOPS = 2.5e8
 
 #: A split call of rows of uneven cost (barycenters needing more iterations)
 #: cuts them into this many chunks per thread, handed out in turn, so that
@@ -257,42 +283,90 @@ if hasattr(os, "register_at_fork"):
     )
 
 
-def _serial(kernel, n_rows, args):
-    _body(kernel)(*args, 0, n_rows)
+def _bounds(n_rows, n_chunks):
+    """Row bounds of ``n_chunks`` chunks of (nearly) equal numbers of rows."""
+    return [n_rows * c // n_chunks for c in range(n_chunks + 1)]
 
 
-def _split(kernel, n_rows, args, n_threads, uneven):
+def _serial(kernel, work, n_rows, args):
+    body = _body(kernel)
+    if work <= CHUNK_FLOPS:
+        body(*args, 0, n_rows)
+        return
+    # Back in Python after every chunk: a pending Ctrl-C raises here.
+    bounds = _bounds(n_rows, min(n_rows, math.ceil(work / CHUNK_FLOPS)))
+    for start, stop in itertools.pairwise(bounds):
+        body(*args, start, stop)
+
+
+def _discard(workers):
+    """Never hand tasks to ``workers`` again (new workers start on demand).
+
+    For workers left in an unknown state by an exception raised between two
+    steps of a hand-over: waiting for them could wait forever, and handing
+    them a new task could end a later call before its rows are done. They
+    finish the chunk they may be running and then sleep for good.
+    """
+    _Pool.workers = [worker for worker in _Pool.workers if worker not in workers]
+
+
+def _split(kernel, work, n_rows, args, n_threads, uneven):
     """Run the rows in chunks on the calling thread and ``n_threads - 1`` workers.
 
     Falls back to the calling thread alone when another thread is using the
-    workers (two user threads calling kernels at once).
+    workers (two user threads calling kernels at once). Chunks are handed
+    out in turn; once a chunk raises (a Ctrl-C in the calling thread between
+    two of its chunks, or an error in any thread), no thread takes another,
+    and the exception is raised when the chunks in flight are done.
     """
     if not _Pool.lock.acquire(blocking=False):
-        return _serial(kernel, n_rows, args)
+        return _serial(kernel, work, n_rows, args)
     try:
         body = _body(kernel)
-        n_chunks = min(n_rows, (CHUNKS_PER_THREAD if uneven else 1) * n_threads)
-        bounds = [n_rows * c // n_chunks for c in range(n_chunks + 1)]
+        per_thread = max(
+            CHUNKS_PER_THREAD if uneven else 1,
+            math.ceil(work / (CHUNK_FLOPS * n_threads)),
+        )
+        n_chunks = min(n_rows, per_thread * n_threads)
+        bounds = _bounds(n_rows, n_chunks)
         turn = itertools.count()  # next() is atomic under the GIL
+        failed = []  # not empty once a chunk raised
 
         def task():
-            for c in turn:
-                if c >= n_chunks:
-                    return
-                body(*args, bounds[c], bounds[c + 1])
+            try:
+                for c in turn:
+                    if c >= n_chunks or failed:
+                        return
+                    body(*args, bounds[c], bounds[c + 1])
+            except BaseException:
+                failed.append(True)
+                raise
 
         while len(_Pool.workers) < n_threads - 1:
             _Pool.workers.append(_Worker())
         helpers = _Pool.workers[: n_threads - 1]
-        for worker in helpers:
-            worker.start(task)
+        try:
+            for worker in helpers:
+                worker.start(task)
+        except BaseException:
+            failed.append(True)
+            _discard(helpers)
+            raise
         error = None
         try:
             task()
         except BaseException as exc:
+            failed.append(True)  # raised before task's own handler could
             error = exc
-        for worker in helpers:
-            error = worker.wait() or error
+        try:
+            for worker in helpers:
+                outcome = worker.wait()
+                error = error or outcome
+        except BaseException:
+            # Interrupted again while waiting for the chunks in flight.
+            failed.append(True)
+            _discard(helpers)
+            raise
         if error is not None:
             raise error
     finally:
@@ -332,21 +406,21 @@ def run(kernel, work, n_rows, *args, uneven=False):
     """
     n_threads = min(numba.get_num_threads(), n_rows)
     if work < SERIAL_BELOW_FLOPS or n_threads <= 1:
-        return _serial(kernel, n_rows, args)
+        return _serial(kernel, work, n_rows, args)
     if work >= ALWAYS_PARALLEL_FLOPS:
-        return _split(kernel, n_rows, args, n_threads, uneven)
+        return _split(kernel, work, n_rows, args, n_threads, uneven)
     key = (kernel, math.frexp(work)[1])
     record = _RECORDS.get(key)
     if record is None:
         # The first call of a class touches fresh memory (and may compile):
         # run it on one thread, untimed.
         _RECORDS[key] = _Record()
-        return _serial(kernel, n_rows, args)
+        return _serial(kernel, work, n_rows, args)
     compiled = _n_signatures(kernel)
     start = time.perf_counter()
     window = max(_Window.until, record.serial_until)
     if not record.serial_rates or start < window or start >= record.next_probe:
-        _serial(kernel, n_rows, args)
+        _serial(kernel, work, n_rows, args)
         end = time.perf_counter()
         if _n_signatures(kernel) == compiled:  # a compiling call is no timing
             record.serial_rates.append((end - start) / work)
@@ -356,7 +430,7 @@ def run(kernel, work, n_rows, *args, uneven=False):
             )
             _judge(record, end, fresh=False)
         return None
-    _split(kernel, n_rows, args, n_threads, uneven)
+    _split(kernel, work, n_rows, args, n_threads, uneven)
     end = time.perf_counter()
     if _n_signatures(kernel) == compiled:
         record.parallel_rate = (end - start) / work
