@@ -28,7 +28,7 @@ import numpy as np
 
 from skgmmot._kernels._jit import kernel
 from skgmmot._kernels._linalg import _cholesky_lower, _copy_into
-from skgmmot._kernels._threads import run
+from skgmmot._kernels._threads import check_cancelled, run
 
 #: Each ε-scaling stage divides the regularisation by this factor.
 SCALING_FACTOR = 4.0
@@ -399,6 +399,7 @@ def _sinkhorn_log(a, b, M, reg, max_iter, tol, f, g, start):
     # Exponents (f + g - M) / reg carry errors of about eps * max|M| / reg.
     floor = np.finfo(np.float64).eps * np.abs(M).max() / reg if M.size else 0.0
     while it < max_iter:
+        check_cancelled()  # on a worker thread, after a Ctrl-C in the caller
         it, err, newton = _sweeps(
             a_log, b_log, b, M, MT, reg, f, g, it, max_iter, tol, newton_at, early, err
         )

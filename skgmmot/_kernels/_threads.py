@@ -51,8 +51,9 @@ VM, the calling thread is back in Python at least every 0.15 s on one
 thread, every 0.3 s with two threads on busy cores. Once a chunk raises (a
 Ctrl-C between two chunks of the calling thread, or an error in any
 thread), no thread takes another chunk; the exception is raised when the
-chunks in flight are done (a chunk of a pure-Python body, such as a whole
-Sinkhorn problem of ``_sinkhorn_log_batch``, can take longer). Row kernels
+chunks in flight are done (a pure-Python body, such as a whole Sinkhorn
+problem of ``_sinkhorn_log_batch``, calls ``check_cancelled`` between its
+kernel calls to stop early). Row kernels
 write their results into outputs and return nothing: numba boxes returned
 arrays by calling Python code, where a pending signal's handler raised, and a
 returned tuple of arrays came back with the exception set, a ``SystemError``
@@ -283,6 +284,22 @@ if hasattr(os, "register_at_fork"):
     )
 
 
+class Cancelled(Exception):
+    """A chunk stopped because another chunk of the same call raised."""
+
+
+def check_cancelled():
+    """Raise ``Cancelled`` if another chunk of the call this chunk serves raised.
+
+    For row bodies written in Python whose rows can run long (a Sinkhorn
+    problem): called between their kernel calls, it ends a worker's chunk
+    soon after a Ctrl-C in the calling thread, instead of when the chunk is
+    done. Outside a split call it does nothing.
+    """
+    if getattr(_LOCAL, "failed", None):
+        raise Cancelled("another chunk of this call raised")
+
+
 def _bounds(n_rows, n_chunks):
     """Row bounds of ``n_chunks`` chunks of (nearly) equal numbers of rows."""
     return [n_rows * c // n_chunks for c in range(n_chunks + 1)]
@@ -333,6 +350,7 @@ def _split(kernel, work, n_rows, args, n_threads, uneven):
         failed = []  # not empty once a chunk raised
 
         def task():
+            _LOCAL.failed = failed  # what check_cancelled looks at
             try:
                 for c in turn:
                     if c >= n_chunks or failed:
@@ -341,6 +359,8 @@ def _split(kernel, work, n_rows, args, n_threads, uneven):
             except BaseException:
                 failed.append(True)
                 raise
+            finally:
+                _LOCAL.failed = None
 
         while len(_Pool.workers) < n_threads - 1:
             _Pool.workers.append(_Worker())
@@ -361,7 +381,8 @@ def _split(kernel, work, n_rows, args, n_threads, uneven):
         try:
             for worker in helpers:
                 outcome = worker.wait()
-                error = error or outcome
+                if error is None or isinstance(error, Cancelled):
+                    error = outcome or error
         except BaseException:
             # Interrupted again while waiting for the chunks in flight.
             failed.append(True)
