@@ -79,13 +79,19 @@ def two_threads(monkeypatch):
     numba.set_num_threads(previous)
 
 
-def test_every_row_is_computed_once_and_thread_count_is_restored():
+def _counting_kernel():
+    """A row body adding 1 to its rows, and the list of (start, stop) it saw."""
     seen = []
 
     def kernel(out, start, stop):
         seen.append((start, stop))
         out[start:stop] += 1
 
+    return kernel, seen
+
+
+def test_every_row_is_computed_once_and_thread_count_is_restored():
+    kernel, seen = _counting_kernel()
     out = np.zeros(1000, dtype=np.int64)
     threads.run(kernel, threads.ALWAYS_PARALLEL_FLOPS, 1000, out)
     assert (out == 1).all()
@@ -294,12 +300,7 @@ def test_long_calls_run_in_chunks_on_one_thread_too():
 
 
 def test_long_split_calls_cut_their_rows_to_the_chunk_size():
-    seen = []
-
-    def kernel(out, start, stop):
-        seen.append((start, stop))
-        out[start:stop] += 1
-
+    kernel, seen = _counting_kernel()
     out = np.zeros(1000, dtype=np.int64)
     threads.run(kernel, 7.0 * threads.CHUNK_FLOPS, 1000, out)
     assert (out == 1).all()
