@@ -370,13 +370,13 @@ def _check_plan(plan, w_s, k_t):
         )
     if np.any(arr < 0.0):
         raise ValueError("plan must be non-negative.")
-    gap = np.abs(arr.sum(axis=1) - w_s).max()
+    totals = arr.sum(axis=1)
+    gap = np.abs(totals - w_s).max()
     if gap > PLAN_MARGINAL_ATOL:
         raise ValueError(
             "plan rows must sum to the source weights w_s (within "
             f"{PLAN_MARGINAL_ATOL:g}); the largest gap is {gap:.3g}."
         )
-    totals = arr.sum(axis=1)
     empty = (totals == 0.0) & (w_s > 0.0)
     if np.any(empty):
         i = int(np.flatnonzero(empty)[0])
