@@ -1010,8 +1010,9 @@ class GMMOTBarycenter(
         for label in np.unique(labels):
             rows = labels == label
             mixture, plan = maps[label]
+            # All components: the posterior factors every covariance.
             check_covariances(
-                mixture[1][mixture[2] > 0.0],
+                mixture[1],
                 f"group {_plain(label)!r}'s mixture: covariances",
                 positive_definite=True,
                 reason="transform maps samples out of the group's components, "

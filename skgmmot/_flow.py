@@ -1063,7 +1063,7 @@ default=("means", "covariances", "weights")
             return np.array(x, copy=True)
         means, maps, covs = self.means_path_[-1], self.maps_path_[-1], self.covariances_
         check_covariances(
-            covs[w0 > 0.0],
+            covs,
             "inverse_transform: the final covariances",
             positive_definite=True,
             reason="inverting the flow needs non-singular covariances at its end "

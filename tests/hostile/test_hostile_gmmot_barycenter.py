@@ -443,6 +443,18 @@ class TestSingularCovariances:
         ):
             bary.transform(x, sample_domain=np.array([1, 1, 2, 2]))
 
+    @pytest.mark.parametrize("weights", [(0.5, 0.0, 0.5), (0.5, 0.5, 0.0)])
+    def test_transform_names_the_singular_component_by_its_index(self, weights):
+        # Component 2 is singular; with zero weight it is still factored.
+        covs = np.stack([np.eye(2), np.eye(2), np.diag([1.0, 0.0])])
+        rng = np.random.RandomState(0)
+        inputs = [(rng.randn(3, 2), covs, np.array(weights)) for _ in range(2)]
+        bary = GMMOTBarycenter(2, random_state=0).fit(inputs)
+        with pytest.raises(
+            ValueError, match=r"group 0's mixture: covariances\[2\] is not positive"
+        ):
+            bary.transform(rng.randn(2, 2), sample_domain=np.array([0, 0]))
+
     @pytest.mark.parametrize("d", [1, 2, 3])
     def test_dirac_inputs_are_a_named_error(self, d):
         with pytest.raises(ValueError, match=r"fitted covariances_\[0\] is singular"):
