@@ -1,9 +1,7 @@
 """GMMOTBarycenter: the GMM-OT barycenter as a scikit-learn estimator."""
 
-import itertools
 import numbers
 import time
-import warnings
 import zlib
 from typing import ClassVar
 
@@ -16,32 +14,41 @@ from sklearn.base import (
     TransformerMixin,
     clone,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 from sklearn.utils.validation import validate_data
 
-from skgmmot._alignment import carried_mixture, group_plan, mixture_log_likelihood
 from skgmmot._base import (
     MixtureResultMixin,
     atomic_fit,
     check_factorable,
     check_fitted,
     fit_random_state,
-    floor_eigenvalues,
     precisions_cholesky,
 )
 from skgmmot._compat import Interval, StrOptions, _fit_context
-from skgmmot._parallel import effective_n_jobs, run_chunks
-from skgmmot._transport import exact_plan, exact_plans, sinkhorn_plans
+from skgmmot._engine.alignment import (
+    carried_mixture,
+    group_plan,
+    mixture_log_likelihood,
+)
+from skgmmot._engine.barycenter import Planner, fixed_point
+from skgmmot._engine.costs import cost_matrix
+from skgmmot._engine.maps import apply_map
+from skgmmot._engine.mixtures import Pooled, floor_eigenvalues
+from skgmmot._engine.seeding import cell_weights, kmeans_init, random_init
+from skgmmot._engine.status import Notes
+from skgmmot._engine.transport import exact_plan
 from skgmmot._validation import (
     check_covariances,
     check_mixture,
+    check_mixture_list,
+    check_n_features,
     check_points,
+    check_sample_domain,
     check_weights,
     is_mixture_like,
 )
-from skgmmot._weights import optimal_weights
-from skgmmot.ot import _apply_map, _cost_matrix, _fixed_point_update
+from skgmmot._warnings import warn_notes
 
 
 def _is_mixture_sequence(X):
@@ -65,239 +72,6 @@ def _is_single_mixture(X):
         return np.ndim(X[0]) == 2  # means; a tuple of sample rows has 1-D items
     except ValueError:
         return False
-
-
-class _Inputs:
-    """The K input mixtures, also pooled: component arrays side by side.
-
-    Plans and costs to all inputs are kept as one (n, p) array whose columns
-    ``bounds[k]:bounds[k + 1]`` belong to input k; built once per fit.
-    """
-
-    def __init__(self, mixtures, lambdas):
-        sizes = [m.shape[0] for m, _, _ in mixtures]
-        self.mixtures = mixtures
-        self.weights = [w for _, _, w in mixtures]
-        self.means = np.concatenate([m for m, _, _ in mixtures])
-        self.covs = np.concatenate([C for _, C, _ in mixtures])
-        self.bounds = np.cumsum([0, *sizes]).astype(np.int64)
-        self.column_lambdas = np.repeat(lambdas, sizes)
-        self.mass = self.column_lambdas * np.concatenate(self.weights)
-        self.potentials = None  # Sinkhorn warm start
-        self.n_jobs = None  # workers for large exact plans
-
-    def split(self, pooled):
-        """Per-input column blocks (views) of an (n, p) array."""
-        return [pooled[:, lo:hi] for lo, hi in itertools.pairwise(self.bounds)]
-
-
-#: Estimated network-simplex work of an iteration's K exact plans, the sum of
-#: n m_k (n + m_k) / 2 (about 2e-10 s each on one core), above which they are
-#: solved by ``n_jobs`` workers: about 10 ms, well above joblib's overhead per
-#: call, so small problems never pay it.
-PARALLEL_PLANS_ABOVE = 5e7
-
-
-def _exact_plans(a, inputs, cost):
-    """Exact plans to every input; in parallel (``inputs.n_jobs``) when large.
-
-    Every plan is solved exactly as in the serial call, so the result does not
-    depend on the number of workers. POT's network simplex releases the GIL,
-    so threads are preferred unless :func:`joblib.parallel_config` says
-    otherwise.
-    """
-    sizes = np.diff(inputs.bounds)
-    n = a.shape[0]
-    work = float(np.sum(n * sizes * (n + sizes))) / 2.0
-    if work < PARALLEL_PLANS_ABOVE or sizes.size < 2:
-        return exact_plans(a, inputs.weights, cost)
-    n_workers = effective_n_jobs(inputs.n_jobs)
-    if n_workers == 1:
-        return exact_plans(a, inputs.weights, cost)
-    groups = np.array_split(np.arange(sizes.size), min(sizes.size, 2 * n_workers))
-    tasks = [
-        (
-            a,
-            [inputs.weights[k] for k in group],
-            np.ascontiguousarray(
-                cost[:, inputs.bounds[group[0]] : inputs.bounds[group[-1] + 1]]
-            ),
-        )
-        for group in groups
-    ]
-    blocks = run_chunks(exact_plans, tasks, n_jobs=inputs.n_jobs, prefer="threads")
-    return np.hstack(blocks)
-
-
-def _plans(a, inputs, cost, solver, reg):
-    """Plans from the barycenter weights ``a`` to every input, side by side.
-
-    Sinkhorn warm-starts from the previous call's potentials (kept on
-    ``inputs``).
-    """
-    if solver == "exact":
-        return _exact_plans(a, inputs, cost)
-    plan, inputs.potentials = sinkhorn_plans(
-        a, inputs.weights, cost, reg, potentials=inputs.potentials, stacklevel=5
-    )
-    return plan
-
-
-def _plans_and_objective(means, covs, weights, inputs, solver, reg):
-    """Costs and plans to every input, the objective sum_k lambda_k <P_k, M_k>.
-
-    One cost-matrix call against all input components pooled: a single kernel
-    launch is cheaper than K small ones.
-    """
-    cost = _cost_matrix(means, covs, inputs.means, inputs.covs)
-    plan = _plans(weights, inputs, cost, solver, reg)
-    objective = float(np.sum(plan * cost * inputs.column_lambdas))
-    return cost, plan, objective
-
-
-def _draw(rng, weights):
-    """Index drawn with probability proportional to ``weights``.
-
-    The draw of ``rng.choice(weights.size, p=weights / weights.sum())``, from
-    the same uniform, without its argument checks (a tenth of a small fit).
-    """
-    cdf = np.cumsum(weights)
-    return int(np.searchsorted(cdf / cdf[-1], rng.random_sample(), side="right"))
-
-
-def _kmeans_init(inputs, n_components, rng):
-    r"""k-means++ seeding in Bures distance, within one input first.
-
-    The first seed is a pooled input component drawn with probability
-    proportional to its pooled weight :math:`\lambda_k w_{kj}`. The next seeds
-    are drawn k-means++-style (proportionally to that weight times the squared
-    Bures distance to the nearest seed) among the other components of the
-    same input while it has any, then among all pooled components. Inputs
-    that share one cluster structure seen through different batch effects
-    (groups, domains) each hold one component per cluster, whereas seeds drawn
-    from the pool can pick one cluster twice, shifted by two groups' effects;
-    the fixed point rarely recovers from such a start. Returns the indices of
-    the chosen pooled components.
-    """
-    means, covs, mass = inputs.means, inputs.covs, inputs.mass
-    # All pairwise costs in one call when the pool is small enough.
-    pairwise = _cost_matrix(means, covs, means, covs) if mass.size <= 2000 else None
-
-    def costs_to(j):
-        if pairwise is not None:
-            return pairwise[:, j]
-        return _cost_matrix(means, covs, means[[j]], covs[[j]])[:, 0]
-
-    chosen = [_draw(rng, mass)]
-    owner = np.searchsorted(inputs.bounds, chosen[0], side="right") - 1
-    lo, hi = inputs.bounds[owner], inputs.bounds[owner + 1]
-    nearest = costs_to(chosen[0])
-    allowed = np.zeros(mass.size, dtype=bool)
-    allowed[lo:hi] = True
-    for _ in range(1, n_components):
-        if len(chosen) == hi - lo:  # the first seed's input has no components left
-            allowed[:] = True
-        allowed[chosen] = False
-        score = np.where(allowed, mass * nearest, 0.0)
-        if score.sum() <= 0.0:  # the candidates coincide with seeds, or weigh 0
-            score = np.where(allowed, mass + 1e-12 * mass.max(), 0.0)
-        new = _draw(rng, score)
-        chosen.append(new)
-        nearest = np.minimum(nearest, costs_to(new))
-    return np.asarray(chosen)
-
-
-def _random_init(inputs, n_components, rng):
-    """Distinct pooled input components drawn proportionally to their weights."""
-    mass = inputs.mass + 1e-12 * inputs.mass.max()  # zero weights stay drawable
-    return rng.choice(mass.size, size=n_components, replace=False, p=mass / mass.sum())
-
-
-def _cell_weights(inputs, chosen):
-    r"""Give each seed the input mass nearest to it: the initial weights.
-
-    Every input component gives its mass :math:`\lambda_k w_{kj}` to the
-    chosen component nearest to it in Bures distance (shared equally between
-    exact ties, e.g. copies of one component), as k-means gives a centre the
-    mass of its cell. When all seeds come from one input, only that input's
-    components vote: the components of other inputs sit where their own
-    batch effects put them, and would give a seed the mass of a cluster it
-    does not represent. The barycenter of K copies of one mixture thus starts
-    at that mixture, weights included. A seed whose cell is empty (a
-    zero-weight input component) gets a small share.
-    """
-    owners = np.searchsorted(inputs.bounds, chosen, side="right") - 1
-    if np.all(owners == owners[0]):
-        voters = np.arange(inputs.bounds[owners[0]], inputs.bounds[owners[0] + 1])
-    else:
-        voters = np.arange(inputs.mass.size)
-    costs = _cost_matrix(
-        inputs.means[voters],
-        inputs.covs[voters],
-        inputs.means[chosen],
-        inputs.covs[chosen],
-    )
-    nearest = costs == costs.min(axis=1, keepdims=True)
-    weights = inputs.mass[voters] @ (nearest / nearest.sum(axis=1, keepdims=True))
-    total = weights.sum()
-    weights = weights / total if total > 0.0 else np.full(chosen.size, 1.0)
-    weights /= weights.sum()
-    floor = 1e-3 / chosen.size
-    if np.any(weights < floor):
-        weights = np.maximum(weights, floor)
-        weights /= weights.sum()
-    return weights
-
-
-def _check_labels(sample_domain, n_samples):
-    """Validate one group label per sample.
-
-    Labels may be of any type that sorts (numbers, or strings); missing ones
-    (None, NaN) and a mix of types that do not sort together (strings and
-    numbers) are errors naming the first offending position.
-    """
-    labels = np.asarray(sample_domain)
-    if labels.shape != (n_samples,):
-        raise ValueError(
-            "sample_domain must have one label per sample: got shape "
-            f"{labels.shape} for {n_samples} samples."
-        )
-    if labels.dtype.kind in "fc" and not np.all(np.isfinite(labels)):
-        i = int(np.flatnonzero(~np.isfinite(labels))[0])
-        raise ValueError(
-            f"sample_domain contains NaN or infinity (first at index {i})."
-        )
-    if labels.dtype == object:
-        _check_object_labels(labels)
-    return labels
-
-
-def _check_object_labels(labels):
-    """Reject missing labels and labels that do not sort with the first one."""
-    for i, label in enumerate(labels):
-        if label is None or (isinstance(label, float) and np.isnan(label)):
-            raise ValueError(
-                f"sample_domain[{i}] is {label!r}; every sample needs a group label."
-            )
-    try:
-        np.unique(labels)
-    except TypeError:
-        first = labels[0]
-        for i, label in enumerate(labels):
-            try:
-                bool(first < label)
-                bool(label < first)
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"sample_domain[{i}] is {label!r} ({type(label).__name__}), "
-                    f"which cannot be ordered with sample_domain[0] = {first!r} "
-                    f"({type(first).__name__}); give labels of one kind, e.g. "
-                    "all integers or all strings."
-                ) from None
-        raise ValueError(
-            "sample_domain holds labels that cannot be ordered; give labels "
-            "of one kind, e.g. all integers or all strings."
-        ) from None
 
 
 def _plain(label):
@@ -678,7 +452,7 @@ class GMMOTBarycenter(
         if sample_domain is None:
             labels = np.zeros(X.shape[0], dtype=np.int64)
         else:
-            labels = _check_labels(sample_domain, X.shape[0])
+            labels = check_sample_domain(sample_domain, X.shape[0])
         domains = np.unique(labels)
         seeds = rng.randint(np.iinfo(np.int32).max, size=domains.size)
         parts = [(domain, X[labels == domain]) for domain in domains]
@@ -693,9 +467,9 @@ class GMMOTBarycenter(
                     f"{pool} components of all inputs together; pass init as a "
                     "mixture to start from more components."
                 )
-            seed = _kmeans_init if self.init == "kmeans" else _random_init
+            seed = kmeans_init if self.init == "kmeans" else random_init
             chosen = seed(inputs, self.n_components, rng)
-            weights = _cell_weights(inputs, chosen)
+            weights = cell_weights(inputs, chosen)
             return inputs.means[chosen], inputs.covs[chosen], weights
         means, covs, weights = check_mixture(self.init, "init")
         check_factorable(
@@ -709,11 +483,7 @@ class GMMOTBarycenter(
                 f"init has {means.shape[0]} components but n_components="
                 f"{self.n_components}."
             )
-        if means.shape[1] != inputs.means.shape[1]:
-            raise ValueError(
-                f"init has {means.shape[1]} features but the inputs have "
-                f"{inputs.means.shape[1]}."
-            )
+        check_n_features(means.shape[1], inputs.means.shape[1], "init", "the inputs")
         return means, covs, weights
 
     def _report(self, iteration, objective, start):
@@ -730,7 +500,7 @@ class GMMOTBarycenter(
         else:
             print(line, flush=True)
 
-    def _solve(self, mixtures, rng):
+    def _solve(self, mixtures, rng, notes):
         """Run the fixed point from one start.
 
         Returns every fitted attribute (sets nothing) and the last relative
@@ -741,67 +511,29 @@ class GMMOTBarycenter(
             lambdas = np.full(K, 1.0 / K)
         else:
             lambdas = check_weights(self.weights, K, "weights (one per input mixture)")
-        inputs = _Inputs(mixtures, lambdas)
+        inputs = Pooled(mixtures, lambdas)
         means, covs, w = self._initial_mixture(inputs, rng)
-        inputs.n_jobs = self.n_jobs
-        solver, reg = self.ot_solver, self.reg
+        planner = Planner(self.ot_solver, self.reg, n_jobs=self.n_jobs, notes=notes)
         start = time.perf_counter()
-        cost, plan, objective = _plans_and_objective(
-            means, covs, w, inputs, solver, reg
+        result = fixed_point(
+            inputs,
+            lambdas,
+            means,
+            covs,
+            w,
+            projection=self.projection,
+            planner=planner,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            learn_weights=self.learn_weights,
+            notes=notes,
+            callback=lambda n_iter, *state: self._report(n_iter, state[-1], start),
         )
-        curve = [objective]
-        self._report(0, objective, start)
-        converged = False
-        n_iter = 0
-        # Weights are learnt once the fixed point with fixed weights has
-        # converged: learning them from the start can zero a component that
-        # the first updates would have made useful.
-        learning = False
-        for n_iter in range(1, self.max_iter + 1):
-            if learning:
-                w, lp_plans, _ = optimal_weights(
-                    inputs.split(cost), inputs.weights, lambdas
-                )
-                if solver == "exact":
-                    plan = np.hstack(lp_plans)
-                else:
-                    plan = _plans(w, inputs, cost, solver, reg)
-            means, covs = _fixed_point_update(
-                means,
-                covs,
-                w,
-                mixtures,
-                lambdas,
-                inputs.split(plan),
-                self.projection,
-                pooled=(plan, inputs.means, inputs.covs, inputs.bounds[:-1]),
-            )
-            previous_plan = plan
-            cost, plan, new_objective = _plans_and_objective(
-                means, covs, w, inputs, solver, reg
-            )
-            curve.append(new_objective)
-            self._report(n_iter, new_objective, start)
-            decrease = objective - new_objective
-            objective = new_objective
-            # With exact plans and fixed weights the update is a function of
-            # the plans alone: unchanged plans mean the next iterate is this one.
-            if decrease <= self.tol * abs(curve[-2]) or (
-                solver == "exact"
-                and not learning
-                and np.array_equal(plan, previous_plan)
-            ):
-                if self.learn_weights and not learning:
-                    learning = True
-                    continue
-                converged = True
-                break
         if self.verbose >= 2:
             print(flush=True)
-        last_decrease = 0.0 if converged else decrease / abs(curve[-2])
         # Smallest eigenvalues lost to round-off (inputs with condition
         # numbers near 1e12) would make covariances_ singular.
-        covs = floor_eigenvalues(covs)
+        covs = floor_eigenvalues(result.covs)
         check_factorable(
             covs,
             "GMMOTBarycenter: the fitted covariances_",
@@ -810,16 +542,16 @@ class GMMOTBarycenter(
             "(GaussianMixture's reg_covar)",
         )
         return {
-            "weights_": w,
-            "means_": means,
+            "weights_": result.weights,
+            "means_": result.means,
             "covariances_": covs,
             "precisions_cholesky_": precisions_cholesky(covs),
-            "n_iter_": n_iter,
-            "converged_": converged,
-            "cost_": objective,
-            "cost_curve_": np.asarray(curve),
-            "plans_": [p.copy() for p in inputs.split(plan)],
-        }, last_decrease
+            "n_iter_": result.n_iter,
+            "converged_": result.converged,
+            "cost_": result.objective,
+            "cost_curve_": np.asarray(result.curve),
+            "plans_": [p.copy() for p in inputs.split(result.plan)],
+        }, result.last_decrease
 
     def _best_solve(self, mixtures, rng):
         """Run ``_solve`` from ``n_init`` starts; keep the lowest objective.
@@ -827,22 +559,23 @@ class GMMOTBarycenter(
         Warns if the kept run did not converge.
         """
         n_init = self.n_init if isinstance(self.init, str) else 1
+        notes = Notes()
         best = None
         for run in range(1, n_init + 1):
             if self.verbose > 0 and n_init > 1:
                 print(f"[GMMOTBarycenter] initialisation {run}/{n_init}", flush=True)
-            fitted, last_decrease = self._solve(mixtures, rng)
+            fitted, last_decrease = self._solve(mixtures, rng, notes)
             if best is None or fitted["cost_"] < best[0]["cost_"]:
                 best = fitted, last_decrease
         fitted, last_decrease = best
         if not fitted["converged_"]:
-            warnings.warn(
+            notes.add(
+                "barycenter",
                 f"GMMOTBarycenter did not converge in max_iter={self.max_iter} "
                 f"iterations (last relative decrease {last_decrease:.3g} > "
                 f"tol={self.tol:g}); increase max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=5,  # _best_solve, fit, atomic_fit, _fit_context, caller
             )
+        warn_notes(notes)
         return fitted
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -889,16 +622,8 @@ class GMMOTBarycenter(
                     "sample_domain is only used when X holds samples; X is a "
                     "sequence of mixtures."
                 )
-            mixtures = [
-                check_mixture(item, f"mixtures[{k}]") for k, item in enumerate(X)
-            ]
+            mixtures = check_mixture_list(X, "mixtures")
             d = mixtures[0][0].shape[1]
-            for k, (means, _, _) in enumerate(mixtures):
-                if means.shape[1] != d:
-                    raise ValueError(
-                        f"mixtures[{k}] has {means.shape[1]} features but "
-                        f"mixtures[0] has {d}."
-                    )
             domains = np.arange(len(mixtures))
             fitted = self._best_solve(mixtures, rng)
             if hasattr(self, "feature_names_in_"):  # from an earlier fit on samples
@@ -921,7 +646,7 @@ class GMMOTBarycenter(
     def _labels(self, X, sample_domain):
         """One group label per row of X; None only after a one-group fit."""
         if sample_domain is not None:
-            return _check_labels(sample_domain, X.shape[0])
+            return check_sample_domain(sample_domain, X.shape[0])
         if len(self.domains_) != 1:
             raise ValueError(
                 f"sample_domain is required: the estimator was fitted on "
@@ -1018,7 +743,7 @@ class GMMOTBarycenter(
                 reason="transform maps samples out of the group's components, "
                 "which needs non-singular covariances",
             )
-            out[rows] = _apply_map(
+            out[rows] = apply_map(
                 X[rows], mixture, target, np.ascontiguousarray(plan.T), "bary", None
             )
         return out
@@ -1130,21 +855,16 @@ class GMMOTBarycenter(
                 )
             target = (self.means_, self.covariances_, self.weights_)
             losses = []
-            for k, item in enumerate(X):
-                means, covs, weights = check_mixture(item, f"X[{k}]")
-                if means.shape[1] != self.n_features_in_:
-                    raise ValueError(
-                        f"X[{k}] has {means.shape[1]} features but the "
-                        f"barycenter has {self.n_features_in_}."
-                    )
-                cost = _cost_matrix(means, covs, target[0], target[1])
+            reference = ("the barycenter", self.n_features_in_)
+            for means, covs, weights in check_mixture_list(X, "X", reference=reference):
+                cost = cost_matrix(means, covs, target[0], target[1])
                 plan = exact_plan(weights, target[2], cost)
                 losses.append(float(np.sum(plan * cost)))
             return -float(np.mean(losses))
         if sample_domain is None:
             return float(np.mean(self.score_samples(X)))
         X = self._check_samples(X)
-        labels = _check_labels(sample_domain, X.shape[0])
+        labels = check_sample_domain(sample_domain, X.shape[0])
         return float(np.mean(self._aligned_log_likelihood(X, labels, held_out=True)))
 
     def _information_criterion(self, name, X, sample_domain):
@@ -1157,7 +877,7 @@ class GMMOTBarycenter(
             return self._evaluate(name, X)
         X = self._check_samples(X)
         penalty = np.log(X.shape[0]) if name == "bic" else 2.0
-        labels = _check_labels(sample_domain, X.shape[0])
+        labels = check_sample_domain(sample_domain, X.shape[0])
         log_likelihood = self._aligned_log_likelihood(X, labels, held_out=False)
         d = self.n_features_in_
         template = self._template()

@@ -10,8 +10,8 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skgmmot._engine.mixtures import far_posterior
 from skgmmot._validation import check_coordinates, check_positive_int
-from skgmmot.ot import _far_posterior
 
 _GENERATORS = threading.local()
 
@@ -141,50 +141,11 @@ def _same_parameter(a, b):
     return False
 
 
-#: Smallest eigenvalue kept in a fitted covariance, relative to ``d`` times its
-#: largest: ten roundings, so that the matrix stays positive definite (and
-#: Cholesky-factorisable) once rebuilt from its eigen-decomposition.
-EIGENVALUE_FLOOR = 10.0 * np.finfo(np.float64).eps
-
-
-def floor_eigenvalues(covariances):
-    """Raise eigenvalues lost to round-off to a positive floor.
-
-    The fixed-point and flow updates are accurate to a few roundings of the
-    largest eigenvalue, in absolute terms: with condition numbers beyond about
-    1e12 / d, the smallest eigenvalues of a result can come out at round-off
-    level, zero or slightly negative, which no Cholesky factorisation accepts.
-    Those are set to ``EIGENVALUE_FLOOR * d * largest``; matrices whose
-    eigenvalues are all above the floor are returned unchanged, bit for bit.
-
-    Parameters
-    ----------
-    covariances : ndarray of shape (..., d, d)
-        Symmetric matrices, e.g. (k, d, d) or a path (steps, k, d, d).
-
-    Returns
-    -------
-    covariances : ndarray of the same shape
-        A copy in which the matrices with an eigenvalue below the floor are
-        rebuilt from their eigen-decomposition with those eigenvalues raised.
-    """
-    shape = np.shape(covariances)
-    d = shape[-1]
-    out = np.array(covariances, dtype=np.float64, copy=True).reshape(-1, d, d)
-    eig = np.linalg.eigvalsh(out)
-    floor = EIGENVALUE_FLOOR * d * np.abs(eig).max(axis=1)
-    for i in np.flatnonzero(~(eig[:, 0] > floor)):
-        vals, vecs = np.linalg.eigh(out[i])
-        rebuilt = (vecs * np.maximum(vals, floor[i])) @ vecs.T
-        out[i] = 0.5 * (rebuilt + rebuilt.T)
-    return out.reshape(shape)
-
-
 def check_factorable(covariances, label, reason):
     """Raise a ``ValueError`` naming the first matrix with no Cholesky factor.
 
     What a ``GaussianMixture`` needs of its covariances; after
-    :func:`floor_eigenvalues` only zero matrices (Dirac components) fail.
+    ``floor_eigenvalues`` only zero matrices (Dirac components) fail.
 
     Parameters
     ----------
@@ -323,7 +284,7 @@ class MixtureResultMixin:
         if lost.size:
             chols = np.linalg.cholesky(self.covariances_)
             for i in lost:
-                proba[i] = _far_posterior(
+                proba[i] = far_posterior(
                     X[i], self.means_, chols, self.weights_, f"X[{i}]", "fitted mixture"
                 )
         return proba if method == "predict_proba" else proba.argmax(axis=1)

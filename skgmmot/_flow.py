@@ -2,7 +2,6 @@
 
 import numbers
 import time
-import warnings
 from typing import ClassVar
 
 import numpy as np
@@ -12,7 +11,6 @@ from sklearn.base import (
     TransformerMixin,
     clone,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture, GaussianMixture
 from sklearn.utils.validation import check_array, validate_data
 
@@ -22,404 +20,26 @@ from skgmmot._base import (
     check_fitted,
     fit_random_state,
     fitted_gaussian_mixture,
-    floor_eigenvalues,
 )
 from skgmmot._compat import Interval, StrOptions, _fit_context
-from skgmmot._kernels._density import _map_barycentric, _map_random
-from skgmmot._kernels._flow import _flow_step
-from skgmmot._transport import exact_plan, sinkhorn_plan
+from skgmmot._engine.costs import gaussian_pair_maps
+from skgmmot._engine.flow import geodesic, gradient_flow, newton_inverse
+from skgmmot._engine.maps import apply_map, carry, geodesic_state
+from skgmmot._engine.mixtures import floor_eigenvalues
+from skgmmot._engine.mixtures import posterior as mixture_posterior
+from skgmmot._engine.status import Notes
 from skgmmot._validation import (
     check_coordinates,
     check_covariances,
     check_mixture,
+    check_n_features,
+    check_sample_domain,
     check_time,
     is_mixture_like,
 )
-from skgmmot.ot import (
-    _apply_map,
-    _cost_matrix,
-    _gaussian_pair_maps,
-    _geodesic_state,
-    _posterior,
-)
+from skgmmot._warnings import warn_notes
 
 _FLOWS = ("means", "covariances", "weights")
-#: Halvings of a step before the flow counts as stalled.
-MAX_HALVINGS = 30
-#: The weight step grows by this factor after a success (halves otherwise).
-STEP_GROWTH = 1.5
-#: Losses below this many ulps of the covariance traces are rounding.
-ROUNDING = 64
-
-
-def _check_labels(sample_domain, n_samples):
-    labels = np.asarray(sample_domain)
-    if labels.shape != (n_samples,) or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(
-            "sample_domain must hold one integer label per sample (>= 0 source, "
-            f"< 0 target), got an array of shape {labels.shape} and dtype "
-            f"{labels.dtype}{_first_non_integer(labels)}."
-        )
-    return labels
-
-
-def _first_non_integer(labels):
-    """Where an object array of labels first holds no integer (None, a string)."""
-    if labels.ndim == 1 and labels.dtype == object:
-        for i, label in enumerate(labels):
-            if isinstance(label, bool) or not isinstance(label, numbers.Integral):
-                return f" (sample_domain[{i}] is {label!r})"
-    return ""
-
-
-# ------------------------------------------------------------------ the math
-
-
-def _pair_maps(covs_s, covs_t, plan, active):
-    """Pairs (i, j) with plan mass and the linear parts of their Gaussian maps."""
-    rows, cols = np.nonzero((plan > 0.0) & active[:, None])
-    rows, cols = rows.astype(np.int64), cols.astype(np.int64)
-    return rows, cols, _gaussian_pair_maps(covs_s, covs_t, rows, cols)
-
-
-def _evaluate(means, covs, weights_list, target, solver, reg):
-    """Costs of one source, and plan and loss for each candidate weight vector."""
-    cost = _cost_matrix(means, covs, target[0], target[1])
-    return _evaluate_plans(cost, weights_list, target, solver, reg)
-
-
-def _evaluate_plans(cost, weights_list, target, solver, reg):
-    """Plan and loss for each candidate weight vector, given the costs."""
-    wt = target[2]
-    results = []
-    for w in weights_list:
-        if solver == "exact":
-            plan = exact_plan(w, wt, cost)
-        else:
-            plan = sinkhorn_plan(w, wt, cost, reg, stacklevel=7)
-        results.append((plan, float(np.sum(plan * cost))))
-    return cost, results
-
-
-def _optimal_weights(cost, wt):
-    """Best source weights for fixed components, and the loss they reach.
-
-    With the source marginal free, the cheapest plan sends all of target
-    component j's mass to its cheapest source component ``argmin_i cost_ij``;
-    ``w*_i`` is the mass that component i receives and ``loss(w*) = sum_j
-    wt_j min_i cost_ij``. The loss is convex in the weights, so
-    ``loss(w) - loss(w*)`` bounds how much any weight move can still gain.
-    """
-    cheapest = np.argmin(cost, axis=0)
-    mass = wt / wt.sum()
-    w_star = np.bincount(cheapest, weights=mass, minlength=cost.shape[0])
-    return w_star, float(mass @ cost[cheapest, np.arange(cost.shape[1])])
-
-
-def _threshold(tol, loss, source, target):
-    """Return the loss level (and certificate level) at which the flow stops.
-
-    ``tol`` times the initial loss, and never below the rounding level of the
-    costs (``ROUNDING`` ulps of the covariance traces), where nothing can be
-    measured any more; ``tol=0`` disables both.
-    """
-    if tol == 0.0:
-        return 0.0
-    (_, C, w), (_, Ct, wt) = source, target
-    traces = w @ np.trace(C, axis1=1, axis2=2)
-    traces += (wt / wt.sum()) @ np.trace(Ct, axis1=1, axis2=2)
-    return max(tol * loss, ROUNDING * np.finfo(float).eps * traces)
-
-
-def _weight_step(w, w_mirror, s, cost, loss, optimum, target, solver, reg):
-    """Return the weight move that lowers the loss most, with its plan and loss.
-
-    The mirror step ``w_mirror`` is kept if it gains at least ``s`` times the
-    Frank-Wolfe gap ``loss - loss(w*)``, what the Frank-Wolfe step ``(1 - s)
-    w + s w*`` is guaranteed to gain (convexity); otherwise the better of the
-    two; ``optimum`` is ``_optimal_weights(cost, wt)``. Returns ``(weights,
-    plan, loss, mirror_gains)``, with ``plan`` None
-    when neither lowers the loss, and ``mirror_gains`` whether the mirror
-    step lowers it (its step size grows if so).
-    """
-    _, [(plan, value)] = _evaluate_plans(cost, [w_mirror], target, solver, reg)
-    mirror_gains = value < loss
-    w_star, best = optimum
-    guaranteed = s * (loss - best)
-    if mirror_gains and loss - value >= guaranteed:
-        return w_mirror, plan, value, True
-    if guaranteed > 0.0:
-        w_fw = (1.0 - s) * w + s * w_star
-        _, [(plan_fw, value_fw)] = _evaluate_plans(cost, [w_fw], target, solver, reg)
-        if value_fw < min(value, loss):
-            return w_fw, plan_fw, value_fw, mirror_gains
-    if mirror_gains:
-        return w_mirror, plan, value, True
-    return w, None, loss, False
-
-
-def _gradient_flow(estimator, source, target, flow):
-    """Riemannian gradient steps; returns the fitted attributes.
-
-    Each step first moves means and covariances a fraction ``tau`` (the
-    learning rate) of the way toward what the current plan sends them to.
-    With exact plans this lowers the loss by at least ``tau (2 - tau)``
-    times the squared Riemannian gradient norm (the fixed-plan cost falls
-    that much, and re-solving the plan can only lower it further); with
-    Sinkhorn plans the step is halved until the loss does not increase. Then,
-    if weights flow, the better of two weight moves (``_weight_step``): the
-    mirror step (its size grows by ``STEP_GROWTH`` after a success and halves
-    otherwise) or the Frank-Wolfe step of size ``tau (2 - tau)`` toward the
-    optimal weights of the moved components, which lowers the loss whenever
-    the weights are not optimal. So no step can stall away from a
-    stationary point.
-
-    The flow stops with ``converged_`` True when the loss is at most the
-    threshold (``_threshold``), or when a stationary point is certified: the
-    squared gradient norm of the flowing means and covariances for the
-    current plan, and (weights flowing, exact plans) the Frank-Wolfe gap of
-    the weights, are both at most the threshold. At such a point, a last step
-    of size 1 moves the weights to their optimum (gap 0). Otherwise it runs
-    ``n_steps`` steps, or stops early if no step lowers the loss (round-off,
-    or Sinkhorn plans), with ``converged_`` False.
-    """
-    solver, reg = estimator.ot_solver, estimator.reg
-    moves = ("means" in flow, "covariances" in flow, "weights" in flow)
-    mt, Ct, wt = target
-    m, C, w = source
-    cost, [(plan, loss)] = _evaluate(m, C, [w], target, solver, reg)
-    k, d = m.shape
-    identity = np.broadcast_to(np.eye(d), (k, d, d))
-    means, covs, weights, losses = [m], [C], [w], [loss]
-    cumulative = [identity.copy()]
-    step_maps = []
-    tau = float(estimator.learning_rate)
-    weight_fraction = tau * (2.0 - tau)  # the mean/covariance contraction
-    eta = tau  # mirror step on the weights
-    threshold = _threshold(estimator.tol, loss, source, target)
-    # Sinkhorn plans are not optimal for their weights: no weight certificate.
-    certify_weights = solver == "exact"
-    converged = False
-    gap = 0.0
-    optimum = None  # _optimal_weights(cost, wt), once needed
-    start = time.perf_counter()
-    estimator._report(0, loss, tau, start)
-    while True:
-        m1, C1, A, w_mirror, gradient = _flow_step(
-            m, C, w, mt, Ct, plan, cost, loss, tau, eta, *moves
-        )
-        if moves[2]:
-            if optimum is None:
-                optimum = _optimal_weights(cost, wt)
-            w_star, loss_star = optimum
-            gap = max(loss - loss_star, 0.0) if certify_weights else np.inf
-        if loss <= threshold:
-            converged = True
-            break
-        if gradient <= threshold and gap <= threshold:
-            if not gap > 0.0 or len(losses) > estimator.n_steps:
-                converged = True
-                break
-            # Stationary: a last step puts the weights at their optimum.
-            _, [(plan_star, loss_star)] = _evaluate_plans(
-                cost, [w_star], target, solver, reg
-            )
-            if not loss_star < loss:
-                converged = True
-                break
-            m1, C1, A, w_new, step = m, C, identity, w_star, 0.0
-            new_cost, new_plan, new_loss, new_optimum = (
-                cost,
-                plan_star,
-                loss_star,
-                optimum,
-            )
-        elif len(losses) > estimator.n_steps:
-            break
-        else:
-            step = tau
-            new_cost, new_plan, new_loss, new_optimum = cost, plan, loss, optimum
-            if moves[0] or moves[1]:
-                for halving in range(MAX_HALVINGS):
-                    if halving:
-                        m1, C1, A, w_mirror, _ = _flow_step(
-                            m, C, w, mt, Ct, plan, cost, loss, step, eta, *moves
-                        )
-                    trial = _evaluate(m1, C1, [w], target, solver, reg)
-                    if trial[1][0][1] <= loss:
-                        new_cost, [(new_plan, new_loss)] = trial
-                        new_optimum = None
-                        break
-                    step *= 0.5
-                else:  # no decrease along the direction (round-off)
-                    m1, C1, A, step = m, C, identity, 0.0
-            w_new = w
-            if moves[2]:
-                if new_optimum is None:
-                    new_optimum = _optimal_weights(new_cost, wt)
-                w_new, plan_w, loss_w, mirror_won = _weight_step(
-                    w,
-                    w_mirror,
-                    weight_fraction,
-                    new_cost,
-                    new_loss,
-                    new_optimum,
-                    target,
-                    solver,
-                    reg,
-                )
-                eta = eta * STEP_GROWTH if mirror_won else 0.5 * eta
-                if plan_w is not None:
-                    new_plan, new_loss = plan_w, loss_w
-            if not new_loss < loss:
-                break  # no step lowers the loss, yet nothing is certified
-        m, C, w, cost, plan, loss = m1, C1, w_new, new_cost, new_plan, new_loss
-        optimum = new_optimum
-        means.append(m)
-        covs.append(C)
-        weights.append(w)
-        losses.append(loss)
-        cumulative.append(A @ cumulative[-1])
-        step_maps.append(A)
-        estimator._report(len(losses) - 1, loss, step, start)
-    # S <- A S A is SPD, but round-off can cost covariances near condition
-    # 1e12 their smallest eigenvalues. The steps factor PSD matrices safely,
-    # so the recorded path is floored once, in one batched call.
-    covs = floor_eigenvalues(np.asarray(covs))
-    return {
-        "means_path_": np.asarray(means),
-        "covariances_path_": covs,
-        "weights_path_": np.asarray(weights),
-        "maps_path_": np.asarray(cumulative),
-        "step_maps_": np.asarray(step_maps).reshape(len(step_maps), k, d, d),
-        "loss_curve_": np.asarray(losses),
-        "n_iter_": len(losses) - 1,
-        "converged_": bool(converged),
-        "plan_": plan,
-        "loss_tol_": float(threshold),
-        "squared_gradient_norm_": float(gradient),
-        "weights_gap_": float(gap),
-    }
-
-
-def _geodesic(estimator, source, target):
-    """Sample the displacement interpolation through the optimal plan."""
-    m, C, w = source
-    _, [(plan, loss)] = _evaluate(m, C, [w], target, estimator.ot_solver, estimator.reg)
-    rows, cols, maps = _pair_maps(source[1], target[1], plan, source[2] > 0.0)
-    pairs = (rows, cols, maps, plan[rows, cols])
-    times = np.linspace(0.0, 1.0, estimator.n_steps + 1)
-    states = [_geodesic_state(source, target, pairs, t) for t in times]
-    # Round-off can cost ill-conditioned covariances their smallest eigenvalues.
-    covs = floor_eigenvalues(np.asarray([s[1] for s in states]))
-    return {
-        "means_path_": np.asarray([s[0] for s in states]),
-        "covariances_path_": covs,
-        "weights_path_": np.asarray([s[2] for s in states]),
-        "loss_curve_": (1.0 - times) ** 2 * loss,
-        "n_iter_": estimator.n_steps,
-        "converged_": True,
-        "plan_": plan,
-        "pairs_": np.stack([rows, cols], axis=1),
-    }
-
-
-# ------------------------------------------------------ inverting transform
-
-#: Newton iterations of ``inverse_transform`` (each with up to
-#: ``INVERSE_HALVINGS`` halvings), and the residual ``|transform(x) - y|``,
-#: relative to ``1 + |y|``, at which a sample counts as inverted.
-INVERSE_ITER = 30
-INVERSE_HALVINGS = 8
-INVERSE_RTOL = 1e-12
-#: Samples per chunk of the Newton iteration: about this many floats of
-#: (n, d, d) and (n, pairs, d) work arrays at once.
-INVERSE_CHUNK = 2_000_000
-
-
-def _blended_map(x, source, ends, rows, cols, coef, maps, precisions):
-    """Evaluate the ``transport="bary"`` map at ``x``, with its Jacobian.
-
-    ``F(x) = sum_p q_p(x) (ends[cols_p] + maps_p (x - m_rows_p))`` with pair
-    weights ``q_p = posterior_rows_p(x) coef_p`` (the posterior under the
-    source). Differentiating the posterior, ``J = sum_p q_p maps_p + sum_p q_p
-    (T_p - F) (g_rows_p - gbar)^T`` with ``g_i = -S_i^-1 (x - m_i)`` and
-    ``gbar = sum_i posterior_i g_i``.
-    """
-    ms, Cs, ws = source
-    posterior = _posterior(x, ms, Cs, ws, "X")
-    q = posterior[:, rows] * coef
-    diff = x[:, None, :] - ms[None, :, :]
-    images = ends[cols][None] + np.einsum("pab,npb->npa", maps, diff[:, rows])
-    value = np.einsum("np,npa->na", q, images)
-    scores = -np.einsum("kab,nkb->nka", precisions, diff)
-    mean_score = np.einsum("nk,nka->na", posterior, scores)
-    jac = np.einsum("np,pab->nab", q, maps) + np.einsum(
-        "np,npa,npb->nab",
-        q,
-        images - value[:, None, :],
-        scores[:, rows] - mean_score[:, None, :],
-    )
-    return value, jac
-
-
-def _newton_inverse(y, x0, source, ends, pairs):
-    """Solve ``F(x) = y`` for the blended map by damped Newton from ``x0``.
-
-    A step is kept for a sample only if it lowers its residual (halved up to
-    ``INVERSE_HALVINGS`` times otherwise), so every sample ends at least as
-    close to a preimage as ``x0``. Where ``F`` is not one-to-one (two
-    components carried onto the same place), the preimage it finds is one of
-    several, not necessarily the sample that was moved.
-    """
-    rows, cols, coef, maps = pairs
-    precisions = np.linalg.inv(source[1])
-    x = np.array(x0, dtype=np.float64, copy=True)
-    n, d = y.shape
-    chunk = max(1, INVERSE_CHUNK // (d * d + 2 * rows.size * d + 1))
-    for lo in range(0, n, chunk):
-        hi = min(n, lo + chunk)
-        yc, xc = y[lo:hi], x[lo:hi]
-        value, jac = _blended_map(xc, source, ends, rows, cols, coef, maps, precisions)
-        res = np.linalg.norm(yc - value, axis=1)
-        bound = INVERSE_RTOL * (1.0 + np.linalg.norm(yc, axis=1))
-        # Samples where no halving of the Newton step lowers the residual are
-        # left where they are (a fold of F, or round-off).
-        stuck = np.zeros(hi - lo, dtype=bool)
-        for _ in range(INVERSE_ITER):
-            todo = np.flatnonzero((res > bound) & ~stuck)
-            if todo.size == 0:
-                break
-            rhs = (yc[todo] - value[todo])[..., None]
-            with np.errstate(all="ignore"):
-                try:
-                    delta = np.linalg.solve(jac[todo], rhs)[..., 0]
-                except np.linalg.LinAlgError:
-                    delta = (np.linalg.pinv(jac[todo]) @ rhs)[..., 0]
-            delta[~np.all(np.isfinite(delta), axis=1)] = 0.0
-            step = np.ones(todo.size)
-            for _ in range(INVERSE_HALVINGS):
-                trial = xc[todo] + step[:, None] * delta
-                v, j = _blended_map(
-                    trial, source, ends, rows, cols, coef, maps, precisions
-                )
-                r = np.linalg.norm(yc[todo] - v, axis=1)
-                better = r < res[todo]
-                keep = todo[better]
-                xc[keep], value[keep], jac[keep], res[keep] = (
-                    trial[better],
-                    v[better],
-                    j[better],
-                    r[better],
-                )
-                todo, delta, step = todo[~better], delta[~better], 0.5 * step[~better]
-                if todo.size == 0:
-                    break
-            stuck[todo] = True
-    return x
-
-
-# ------------------------------------------------------------- the estimator
 
 
 class GMMOTFlow(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -708,7 +328,7 @@ default=("means", "covariances", "weights")
                         "Give the target either as the target parameter or as "
                         "the rows of X labelled < 0 in sample_domain, not both."
                     )
-                labels = _check_labels(sample_domain, X.shape[0])
+                labels = check_sample_domain(sample_domain, X.shape[0], signed=True)
                 if not np.any(labels >= 0) or not np.any(labels < 0):
                     raise ValueError(
                         "sample_domain must label some rows as source (>= 0) and "
@@ -719,11 +339,9 @@ default=("means", "covariances", "weights")
             else:
                 source = self._fit_mixture(X, rng, "source mixture")
                 target = source if self.target is None else self._target(rng)
-        if target[0].shape[1] != source[0].shape[1]:
-            raise ValueError(
-                f"target mixture has {target[0].shape[1]} features but the source "
-                f"has {source[0].shape[1]}."
-            )
+        check_n_features(
+            target[0].shape[1], source[0].shape[1], "target mixture", "the source"
+        )
         return source, target
 
     def _target(self, rng):
@@ -770,8 +388,19 @@ default=("means", "covariances", "weights")
         flow = self._check_flow()
         rng = fit_random_state(self.random_state)
         source, target = self._endpoints(X, sample_domain, rng)
+        notes = Notes()
         if self.method == "gradient":
-            fitted = _gradient_flow(self, source, target, flow)
+            fitted = gradient_flow(
+                source,
+                target,
+                flow,
+                solver=self.ot_solver,
+                reg=self.reg,
+                learning_rate=self.learning_rate,
+                tol=self.tol,
+                n_steps=self.n_steps,
+                report=self._report,
+            )
             if not fitted["converged_"]:
                 stopped = (
                     f"in n_steps={self.n_steps} steps"
@@ -785,17 +414,22 @@ default=("means", "covariances", "weights")
                     else "Sinkhorn plans certify no weights: only the loss "
                     "test applies; use ot_solver='exact' or fewer steps"
                 )
-                warnings.warn(
+                notes.add(
+                    "flow",
                     f"GMMOTFlow did not converge {stopped}: loss "
                     f"{fitted['loss_curve_'][-1]:.3g} > tol * initial loss = "
                     f"{fitted['loss_tol_']:.3g}, and no stationary point certified "
                     f"(squared gradient norm {fitted['squared_gradient_norm_']:.3g}, "
                     f"weights gap {gap:.3g}); {advice}.",
-                    ConvergenceWarning,
-                    stacklevel=2,
                 )
         else:
-            fitted = _geodesic(self, source, target)
+            fitted = geodesic(
+                source,
+                target,
+                solver=self.ot_solver,
+                reg=self.reg,
+                n_steps=self.n_steps,
+            )
         for name in (
             "pairs_",
             "maps_path_",
@@ -812,6 +446,7 @@ default=("means", "covariances", "weights")
         self.weights_ = self.weights_path_[-1]
         self.source_ = source
         self.target_ = target
+        warn_notes(notes)
         return self
 
     # ---------------------------------------------------------- the path
@@ -887,11 +522,11 @@ default=("means", "covariances", "weights")
         rows, cols = self.pairs_[:, 0], self.pairs_[:, 1]
         _, maps = self._pair_maps()
         pairs = (rows, cols, maps, self.plan_[rows, cols])
-        return _geodesic_state(self.source_, self.target_, pairs, t)
+        return geodesic_state(self.source_, self.target_, pairs, t)
 
     def _pair_maps(self):
         rows, cols = self.pairs_[:, 0], self.pairs_[:, 1]
-        maps = _gaussian_pair_maps(self.source_[1], self.target_[1], rows, cols)
+        maps = gaussian_pair_maps(self.source_[1], self.target_[1], rows, cols)
         return (rows, cols), maps
 
     # ---------------------------------------------------------- transform
@@ -899,26 +534,14 @@ default=("means", "covariances", "weights")
     def _rows_to_move(self, X, sample_domain):
         if sample_domain is None:
             return np.ones(X.shape[0], dtype=bool)
-        return _check_labels(sample_domain, X.shape[0]) >= 0
+        return check_sample_domain(sample_domain, X.shape[0], signed=True) >= 0
 
     def _carry(self, x, posterior, start_means, end_means, maps):
         """Move x by component i's affine map, blended or drawn by posterior."""
-        k = start_means.shape[0]
-        index = np.arange(k, dtype=np.int64)
-        args = (
-            x,
-            posterior,
-            np.ascontiguousarray(start_means),
-            np.ascontiguousarray(end_means),
-            index,
-            index,
-            np.ones(k),
-            np.ascontiguousarray(maps),
-        )
-        if self.transport == "bary":
-            return _map_barycentric(*args)
-        uniforms = self._uniforms_rng().random_sample(x.shape[0])
-        return _map_random(*args, uniforms)
+        uniforms = None
+        if self.transport != "bary":
+            uniforms = self._uniforms_rng().random_sample(x.shape[0])
+        return carry(x, posterior, start_means, end_means, maps, uniforms)
 
     def transform(self, X, t=1.0, *, sample_domain=None):
         """Move source samples along the flow to time ``t``.
@@ -960,7 +583,7 @@ default=("means", "covariances", "weights")
         x = np.ascontiguousarray(X[move])
         m0, C0, w0 = self.source_
         if self.method == "geodesic":
-            mapped = _apply_map(
+            mapped = apply_map(
                 x,
                 self.source_,
                 self.target_,
@@ -972,7 +595,7 @@ default=("means", "covariances", "weights")
             out[move] = (1.0 - t) * x + t * mapped
             return out
         means, maps, _, _ = self._gradient_state(t)
-        posterior = _posterior(x, m0, C0, w0, "X")
+        posterior = mixture_posterior(x, m0, C0, w0, "X")
         out[move] = self._carry(x, posterior, m0, means, maps)
         return out
 
@@ -1041,7 +664,7 @@ default=("means", "covariances", "weights")
         if self.method == "geodesic":
             mt, Ct, wt = self.target_
             check_mixture((mt, Ct, wt), "target mixture", positive_definite=True)
-            start = _apply_map(
+            start = apply_map(
                 x,
                 self.target_,
                 self.source_,
@@ -1055,9 +678,9 @@ default=("means", "covariances", "weights")
                 return start
             ws = self.source_[2]
             rows, cols = np.nonzero((self.plan_ > 0) & (ws > 0)[:, None])
-            maps = _gaussian_pair_maps(self.source_[1], Ct, rows, cols)
+            maps = gaussian_pair_maps(self.source_[1], Ct, rows, cols)
             pairs = (rows, cols, self.plan_[rows, cols] / ws[rows], maps)
-            return _newton_inverse(x, start, self.source_, mt, pairs)
+            return newton_inverse(x, start, self.source_, mt, pairs)
         m0, _, w0 = self.source_
         if self.n_iter_ == 0:
             return np.array(x, copy=True)
@@ -1070,10 +693,10 @@ default=("means", "covariances", "weights")
             "(the target's are singular: Dirac components?)",
         )
         inverse = np.linalg.pinv(maps)
-        posterior = _posterior(x, means, covs, w0, "X", "flow's final mixture")
+        posterior = mixture_posterior(x, means, covs, w0, "X", "flow's final mixture")
         start = self._carry(x, posterior, means, m0, inverse)
         if self.transport != "bary" or x.shape[0] == 0:
             return start
         index = np.flatnonzero(w0 > 0)
         pairs = (index, index, np.ones(index.size), maps[index])
-        return _newton_inverse(x, start, self.source_, means, pairs)
+        return newton_inverse(x, start, self.source_, means, pairs)

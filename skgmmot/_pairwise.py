@@ -2,10 +2,10 @@
 
 The components of all mixtures are pooled, so that the Bures costs of many
 pairs come from one kernel call on a tile of pooled components (tiles are
-bounded, so memory stays small however many mixtures there are); each pair's
-small discrete OT problem then goes to POT's compiled network simplex. Pairs
-are grouped by rows of the distance matrix into a few chunks per worker, one
-joblib task each (:func:`skgmmot._parallel.run_chunks`).
+bounded, so memory stays small however many mixtures there are; see
+``skgmmot._engine.pairwise``); each pair's small discrete OT problem then goes
+to the exact solver. Pairs are grouped by rows of the distance matrix into a
+few chunks per worker, one joblib task each (:func:`skgmmot._parallel.run_chunks`).
 """
 
 import itertools
@@ -13,17 +13,13 @@ import numbers
 
 import numpy as np
 
+from skgmmot._engine.mixtures import Pooled
+from skgmmot._engine.pairwise import block_losses
 from skgmmot._parallel import effective_n_jobs, run_chunks
-from skgmmot._transport import exact_plan
-from skgmmot._validation import check_mixture
-from skgmmot.ot import _cost_matrix
+from skgmmot._validation import check_mixture_list
 
 __all__ = ["pairwise_gmm_ot_distances"]
 
-#: Largest number of entries of a Bures cost tile (8 MiB of float64).
-TILE_ENTRIES = 2**20
-#: Largest number of pooled components along the columns of a tile.
-TILE_COLUMNS = 2**14
 #: Chunks (joblib tasks) per worker: enough to balance uneven chunks.
 CHUNKS_PER_WORKER = 4
 #: Fixed cost of one pair (one solver call) in units of component pairs, used
@@ -36,115 +32,6 @@ SECONDS_PER_UNIT = 85e-9
 #: Estimated serial time below which ``n_jobs`` is not used: starting joblib
 #: workers took 2.5-3 s on 51 mixtures (0.03 s serially).
 PARALLEL_ABOVE_SECONDS = 1.0
-
-
-def _check_mixture_list(mixtures, name):
-    """Validate a sequence of mixtures; return them as (means, covs, weights)."""
-    if isinstance(mixtures, np.ndarray) or not hasattr(mixtures, "__iter__"):
-        raise ValueError(
-            f"{name} must be a sequence of mixtures (fitted GaussianMixture "
-            "objects or (means, covariances, weights) tuples), got "
-            f"{type(mixtures).__name__}."
-        )
-    checked = [
-        check_mixture(mixture, f"{name}[{i}]") for i, mixture in enumerate(mixtures)
-    ]
-    if not checked:
-        raise ValueError(f"{name} must contain at least one mixture, got none.")
-    return checked
-
-
-def _check_dimensions(mixtures, name, reference):
-    """Require every mixture to have the features of ``reference`` (label, d)."""
-    ref_name, d = reference
-    for i, (means, _, _) in enumerate(mixtures):
-        if means.shape[1] != d:
-            raise ValueError(
-                f"{name}[{i}]: means have {means.shape[1]} features but {ref_name} "
-                f"has {d}; all mixtures must have the same number of features."
-            )
-
-
-def _pool(mixtures):
-    """Pooled means, covariances, weights and the offsets of every mixture."""
-    sizes = [means.shape[0] for means, _, _ in mixtures]
-    offsets = np.cumsum([0, *sizes]).astype(np.int64)
-    means = np.ascontiguousarray(np.concatenate([m for m, _, _ in mixtures]))
-    covs = np.ascontiguousarray(np.concatenate([C for _, C, _ in mixtures]))
-    weights = np.concatenate([w for _, _, w in mixtures])
-    return means, covs, weights, offsets
-
-
-def _slice_pool(pool, lo, hi):
-    """Slice the pooled arrays of mixtures ``lo`` to ``hi - 1``, offsets from 0."""
-    means, covs, weights, offsets = pool
-    a, b = offsets[lo], offsets[hi]
-    return means[a:b], covs[a:b], weights[a:b], offsets[lo : hi + 1] - a
-
-
-def _tiles(offsets, limit):
-    """Split mixtures into consecutive groups of at most ``limit`` components.
-
-    A group always holds at least one mixture, even a larger one.
-    """
-    bounds = [0]
-    n = offsets.shape[0] - 1
-    while bounds[-1] < n:
-        lo = bounds[-1]
-        hi = int(np.searchsorted(offsets, offsets[lo] + limit, side="right")) - 1
-        bounds.append(min(n, max(hi, lo + 1)))
-    return bounds
-
-
-def _block_losses(rows, cols, shift):
-    """Squared GMM-OT distances between a block of row and column mixtures.
-
-    Parameters
-    ----------
-    rows, cols : tuple
-        ``(means, covariances, weights, offsets)`` of the pooled components of
-        the row and column mixtures; mixture ``r`` owns components
-        ``offsets[r]:offsets[r + 1]``.
-    shift : int or None
-        None: every pair. Otherwise only pairs ``(r, c)`` with ``c > r +
-        shift`` (the upper triangle of a symmetric matrix, ``shift`` being
-        the global index of the first row minus that of the first column);
-        the other entries are 0.
-
-    Returns
-    -------
-    losses : ndarray of shape (n_rows, n_cols)
-        ``sum(plan * cost)`` of the exact plan of every pair, row mixture as
-        source. Each entry depends only on its two mixtures, not on the block
-        or its tiling.
-    """
-    r_means, r_covs, r_weights, r_off = rows
-    c_means, c_covs, c_weights, c_off = cols
-    n_rows, n_cols = r_off.shape[0] - 1, c_off.shape[0] - 1
-    out = np.zeros((n_rows, n_cols))
-    col_tiles = _tiles(c_off, TILE_COLUMNS)
-    widest = max(c_off[hi] - c_off[lo] for lo, hi in itertools.pairwise(col_tiles))
-    row_tiles = _tiles(r_off, max(1, TILE_ENTRIES // max(1, widest)))
-    for r_lo, r_hi in itertools.pairwise(row_tiles):
-        ra, rb = r_off[r_lo], r_off[r_hi]
-        for c_lo, c_hi in itertools.pairwise(col_tiles):
-            if shift is not None and c_hi - 1 <= r_lo + shift:
-                continue  # the whole tile is on or below the diagonal
-            ca, cb = c_off[c_lo], c_off[c_hi]
-            cost = _cost_matrix(
-                r_means[ra:rb], r_covs[ra:rb], c_means[ca:cb], c_covs[ca:cb]
-            )
-            for r in range(r_lo, r_hi):
-                i0, i1 = r_off[r] - ra, r_off[r + 1] - ra
-                a = r_weights[r_off[r] : r_off[r + 1]]
-                first = c_lo if shift is None else max(c_lo, r + shift + 1)
-                for c in range(first, c_hi):
-                    block = np.ascontiguousarray(
-                        cost[i0:i1, c_off[c] - ca : c_off[c + 1] - ca]
-                    )
-                    plan = exact_plan(a, c_weights[c_off[c] : c_off[c + 1]], block)
-                    out[r, c] = (plan * block).sum()
-    return out
 
 
 def _row_chunks(work, n_chunks):
@@ -271,19 +158,18 @@ def pairwise_gmm_ot_distances(mixtures, Y=None, *, squared=False, n_jobs=None):
         or n_jobs == 0
     ):
         raise ValueError(f"n_jobs must be None or a non-zero integer, got {n_jobs!r}.")
-    rows = _check_mixture_list(mixtures, "mixtures")
+    rows = check_mixture_list(mixtures, "mixtures")
     d = rows[0][0].shape[1]
-    _check_dimensions(rows, "mixtures", ("mixtures[0]", d))
     symmetric = Y is None
-    cols = rows if symmetric else _check_mixture_list(Y, "Y")
-    if not symmetric:
-        _check_dimensions(cols, "Y", ("mixtures[0]", d))
+    cols = (
+        rows if symmetric else check_mixture_list(Y, "Y", reference=("mixtures[0]", d))
+    )
     n, m = len(rows), len(cols)
 
-    row_pool = _pool(rows)
-    col_pool = row_pool if symmetric else _pool(cols)
-    k_rows = np.diff(row_pool[3]).astype(np.float64)
-    k_cols = np.diff(col_pool[3]).astype(np.float64)
+    row_pool = Pooled(rows)
+    col_pool = row_pool if symmetric else Pooled(cols)
+    k_rows = np.diff(row_pool.bounds).astype(np.float64)
+    k_cols = np.diff(col_pool.bounds).astype(np.float64)
     # Work of a row: its pairs, each a fixed overhead plus its cost entries.
     if symmetric:
         later = np.cumsum(k_cols[::-1])[::-1] - k_cols  # components of j > i
@@ -307,11 +193,9 @@ def pairwise_gmm_ot_distances(mixtures, Y=None, *, squared=False, n_jobs=None):
         if first >= m:
             continue
         shift = lo - first if symmetric else None
-        tasks.append(
-            (_slice_pool(row_pool, lo, hi), _slice_pool(col_pool, first, m), shift)
-        )
+        tasks.append((row_pool.block(lo, hi), col_pool.block(first, m), shift))
         places.append((lo, hi, first))
-    blocks = run_chunks(_block_losses, tasks, n_jobs=n_jobs)
+    blocks = run_chunks(block_losses, tasks, n_jobs=n_jobs)
 
     out = np.zeros((n, m))
     for (lo, hi, first), block in zip(places, blocks, strict=True):

@@ -473,6 +473,152 @@ def check_mixture(mixture, name="mixture", **kwargs):
     )
 
 
+def check_n_features(n_features, expected, label, reference, what="they"):
+    """Require ``label`` to have the ``expected`` number of features of ``reference``.
+
+    The one "same number of features" check of the package.
+
+    Parameters
+    ----------
+    n_features, expected : int
+    label, reference : str
+        How the message names the two sides, e.g. ``"mixtures[2]"`` and
+        ``"mixtures[0]"``.
+    what : str, default="they"
+        How the message names everything that must agree, e.g. ``"all
+        input mixtures"``.
+
+    Raises
+    ------
+    ValueError
+        If the numbers differ.
+    """
+    if n_features != expected:
+        raise ValueError(
+            f"{label} has {n_features} features but {reference} has {expected}; "
+            f"{what} must have the same number of features."
+        )
+
+
+def check_mixture_list(mixtures, name, *, reference=None, **kwargs):
+    """Validate a non-empty sequence of mixtures with one number of features.
+
+    Parameters
+    ----------
+    mixtures : sequence of mixtures
+        Fitted ``GaussianMixture`` objects or ``(means, covariances,
+        weights)`` tuples; item i is named ``f"{name}[{i}]"`` in errors.
+    name : str
+        How error messages name the sequence.
+    reference : tuple (label, n_features), optional
+        The number of features every mixture must have and what has it;
+        default: those of the first mixture.
+    **kwargs
+        Passed to :func:`check_mixture`.
+
+    Returns
+    -------
+    mixtures : list of tuple
+        ``(means, covariances, weights)`` of every mixture, validated copies.
+    """
+    if isinstance(mixtures, np.ndarray) or not hasattr(mixtures, "__iter__"):
+        raise ValueError(
+            f"{name} must be a sequence of mixtures (fitted GaussianMixture "
+            "objects or (means, covariances, weights) tuples), got "
+            f"{type(mixtures).__name__}."
+        )
+    checked = [
+        check_mixture(mixture, f"{name}[{i}]", **kwargs)
+        for i, mixture in enumerate(mixtures)
+    ]
+    if not checked:
+        raise ValueError(f"{name} must contain at least one mixture, got none.")
+    label, d = reference or (f"{name}[0]", checked[0][0].shape[1])
+    for i, (means, _, _) in enumerate(checked):
+        check_n_features(means.shape[1], d, f"{name}[{i}]", label, "all mixtures")
+    return checked
+
+
+def check_sample_domain(sample_domain, n_samples, *, signed=False):
+    """Validate one group label per sample.
+
+    Parameters
+    ----------
+    sample_domain : array-like of shape (n_samples,)
+        The labels.
+    n_samples : int
+    signed : bool, default=False
+        skada's convention of ``GMMOTFlow``: integer labels, >= 0 for source
+        samples and < 0 for target ones. Otherwise (``GMMOTBarycenter``'s
+        groups) labels may be of any type that sorts (numbers, or strings);
+        missing ones (None, NaN) and a mix of types that do not sort together
+        (strings and numbers) are errors naming the first offending position.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,)
+    """
+    labels = np.asarray(sample_domain)
+    if signed:
+        if labels.shape != (n_samples,) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(
+                "sample_domain must hold one integer label per sample (>= 0 "
+                f"source, < 0 target), got an array of shape {labels.shape} and "
+                f"dtype {labels.dtype}{_first_non_integer(labels)}."
+            )
+        return labels
+    if labels.shape != (n_samples,):
+        raise ValueError(
+            "sample_domain must have one label per sample: got shape "
+            f"{labels.shape} for {n_samples} samples."
+        )
+    if labels.dtype.kind in "fc" and not np.all(np.isfinite(labels)):
+        i = int(np.flatnonzero(~np.isfinite(labels))[0])
+        raise ValueError(
+            f"sample_domain contains NaN or infinity (first at index {i})."
+        )
+    if labels.dtype == object:
+        _check_object_labels(labels)
+    return labels
+
+
+def _first_non_integer(labels):
+    """Where an object array of labels first holds no integer (None, a string)."""
+    if labels.ndim == 1 and labels.dtype == object:
+        for i, label in enumerate(labels):
+            if isinstance(label, bool) or not isinstance(label, numbers.Integral):
+                return f" (sample_domain[{i}] is {label!r})"
+    return ""
+
+
+def _check_object_labels(labels):
+    """Reject missing labels and labels that do not sort with the first one."""
+    for i, label in enumerate(labels):
+        if label is None or (isinstance(label, float) and np.isnan(label)):
+            raise ValueError(
+                f"sample_domain[{i}] is {label!r}; every sample needs a group label."
+            )
+    try:
+        np.unique(labels)
+    except TypeError:
+        first = labels[0]
+        for i, label in enumerate(labels):
+            try:
+                bool(first < label)
+                bool(label < first)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"sample_domain[{i}] is {label!r} ({type(label).__name__}), "
+                    f"which cannot be ordered with sample_domain[0] = {first!r} "
+                    f"({type(first).__name__}); give labels of one kind, e.g. "
+                    "all integers or all strings."
+                ) from None
+        raise ValueError(
+            "sample_domain holds labels that cannot be ordered; give labels "
+            "of one kind, e.g. all integers or all strings."
+        ) from None
+
+
 def check_points(x, n_features, label):
     """Validate sample points of shape (n, d).
 

@@ -23,34 +23,27 @@ References
    measures for generic transport costs. arXiv:2501.04016.
 """
 
-import warnings
-
 import numpy as np
 
-from skgmmot._kernels._barycenter import (
-    _bures_barycenters,
-    _euclidean_update,
-    _plan_averages,
-)
-from skgmmot._kernels._bures import _bures_cost_matrix as _cost_matrix
-from skgmmot._kernels._bures import _gaussian_maps
-from skgmmot._kernels._density import (
-    _log_mixture_densities,
-    _map_barycentric,
-    _map_random,
-    _posteriors,
-)
+from skgmmot._engine.barycenter import Planner, bures_barycenters, fixed_point
+from skgmmot._engine.costs import cost_matrix, gaussian_pair_maps
+from skgmmot._engine.maps import apply_map, geodesic_state
+from skgmmot._engine.mixtures import Pooled, log_mixture_pdf
+from skgmmot._engine.status import Notes
+from skgmmot._engine.transport import pot_emd
 from skgmmot._validation import (
     check_gaussians,
     check_gmm_arrays,
     check_means,
     check_mixture,
+    check_n_features,
     check_points,
     check_positive_int,
     check_time,
     check_tolerance,
     check_weights,
 )
+from skgmmot._warnings import warn_notes
 
 __all__ = [
     "bures_wasserstein_barycenter",
@@ -63,26 +56,18 @@ __all__ = [
     "gmm_pdf",
 ]
 
-#: Relative tolerance and iteration cap of the Gaussian barycenters computed
-#: inside :func:`gmm_barycenter_fixed_point`.
-INNER_TOL = 1e-12
-INNER_MAX_ITER = 1000
-
 _SOURCE = ("means m_s", "covariances C_s", "weights w_s")
 _TARGET = ("means m_t", "covariances C_t", "weights w_t")
 
 
-def _convergence_warning(message):
-    from sklearn.exceptions import ConvergenceWarning
-
-    warnings.warn(message, ConvergenceWarning, stacklevel=3)
-
-
-def _check_same_dimension(d_s, d_t, what="source and target mixtures"):
-    if d_s != d_t:
-        raise ValueError(
-            f"The {what} must have the same number of features, got {d_s} and {d_t}."
-        )
+def _check_pair_features(src, tgt):
+    check_n_features(
+        tgt[0].shape[1],
+        src[0].shape[1],
+        "target mixture",
+        "source mixture",
+        "the source and target mixtures",
+    )
 
 
 def _check_pair(m_s, m_t, C_s, C_t, w_s=None, w_t=None, source_pd=False):
@@ -95,7 +80,7 @@ def _check_pair(m_s, m_t, C_s, C_t, w_s=None, w_t=None, source_pd=False):
             m_s, C_s, w_s, "source mixture", _SOURCE, positive_definite=source_pd
         )
         tgt = check_gmm_arrays(m_t, C_t, w_t, "target mixture", _TARGET)
-    _check_same_dimension(src[0].shape[1], tgt[0].shape[1])
+    _check_pair_features(src, tgt)
     return src, tgt
 
 
@@ -104,72 +89,9 @@ def _exact_ot(a, b, cost, plan, log):
 
     POT's ``ot.emd`` (``ot.emd2`` for ``plan=False``), with an iteration limit
     that grows with the problem and a ``ConvergenceWarning`` if it is still
-    reached (see ``skgmmot._transport.pot_emd``).
+    reached (see ``skgmmot._engine.transport.pot_emd``).
     """
-    from skgmmot._transport import pot_emd
-
     return pot_emd(a, b, cost, plan=plan, log=log, stacklevel=3)
-
-
-def _log_mixture_pdf(x, means, covs, weights):
-    """(n,) log-densities of a Gaussian mixture."""
-    chols = np.linalg.cholesky(covs)
-    return _log_mixture_densities(x, means, chols, _log_weights(weights))
-
-
-def _posterior(x, means, covs, weights, label="x", name="source mixture"):
-    """(n, k) posterior probabilities of a mixture's components, rows summing to 1.
-
-    Subtracting the row maximum before exponentiating keeps the largest term at
-    one; normalising afterwards (rather than subtracting a log-sum-exp, a large
-    number when samples are far from every component) makes rows sum to one to
-    machine precision, even where the densities underflow. A sample whose
-    squared Mahalanobis distances to every component overflow (a point at 1e100
-    and covariances 1e-150 I) goes wholly to its nearest component (see
-    ``_far_posterior``).
-    """
-    chols = np.linalg.cholesky(covs)
-    posterior = _posteriors(x, means, chols, _log_weights(weights))
-    lost = np.flatnonzero(~np.isfinite(posterior).all(axis=1))
-    for i in lost:
-        posterior[i] = _far_posterior(
-            x[i], means, chols, weights, f"{label}[{i}]", name
-        )
-    return posterior
-
-
-def _far_posterior(x, means, chols, weights, label, name):
-    """Posterior of a point whose squared Mahalanobis distances all overflow.
-
-    The log-densities ``log w_i - log det(L_i) - |L_i^-1 (x - m_i)|^2 / 2``
-    then differ by amounts beyond 1e300 unless the distances tie to about
-    1e-300 relative: all the mass is on the component nearest in Mahalanobis
-    distance, which the distances scaled by their largest entry decide. Ties
-    to round-off (where the weights and determinants would matter) cannot be
-    resolved in float64 and raise a ``ValueError`` naming ``label``.
-    """
-    k = means.shape[0]
-    out = np.zeros(k)
-    active = np.flatnonzero(weights > 0.0)
-    z = np.linalg.solve(chols[active], (x - means[active])[:, :, None])[:, :, 0]
-    scale = np.abs(z).max()
-    q = np.sum((z / scale) ** 2, axis=1) if np.isfinite(scale) else np.full(1, np.nan)
-    order = np.argsort(q)
-    if not np.isfinite(q).all() or (
-        q.size > 1 and q[order[1]] - q[order[0]] <= 1e-12 * q[order[1]]
-    ):
-        raise ValueError(
-            f"{label} is too far from the components of the {name} for float64: "
-            "its squared Mahalanobis distances overflow and are too close to "
-            "tell which component is nearest; rescale the data."
-        )
-    out[active[order[0]]] = 1.0
-    return out
-
-
-def _log_weights(weights):
-    with np.errstate(divide="ignore"):
-        return np.log(weights)
 
 
 def dist_bures_squared(m_s, m_t, C_s, C_t):
@@ -221,7 +143,7 @@ def dist_bures_squared(m_s, m_t, C_s, C_t):
     array([[27.]])
     """
     (ms, Cs), (mt, Ct) = _check_pair(m_s, m_t, C_s, C_t)
-    return _cost_matrix(ms, Cs, mt, Ct)
+    return cost_matrix(ms, Cs, mt, Ct)
 
 
 def gmm_ot_loss(m_s, m_t, C_s, C_t, w_s, w_t, log=False):
@@ -285,7 +207,7 @@ def gmm_ot_loss(m_s, m_t, C_s, C_t, w_s, w_t, log=False):
     1.0
     """
     (ms, Cs, ws), (mt, Ct, wt) = _check_pair(m_s, m_t, C_s, C_t, w_s, w_t)
-    cost = _cost_matrix(ms, Cs, mt, Ct)
+    cost = cost_matrix(ms, Cs, mt, Ct)
     return _exact_ot(ws, wt, cost, plan=False, log=log)
 
 
@@ -346,7 +268,7 @@ def gmm_ot_plan(m_s, m_t, C_s, C_t, w_s, w_t, log=False):
            [0.5, 0. ]])
     """
     (ms, Cs, ws), (mt, Ct, wt) = _check_pair(m_s, m_t, C_s, C_t, w_s, w_t)
-    cost = _cost_matrix(ms, Cs, mt, Ct)
+    cost = cost_matrix(ms, Cs, mt, Ct)
     return _exact_ot(ws, wt, cost, plan=True, log=log)
 
 
@@ -466,78 +388,11 @@ def gmm_ot_apply_map(
     )
     x = check_points(x, ms.shape[1], "x")
     if plan is None:
-        cost = _cost_matrix(ms, Cs, mt, Ct)
+        cost = cost_matrix(ms, Cs, mt, Ct)
         plan = _exact_ot(ws, wt, cost, plan=True, log=False)
     else:
         plan = _check_plan(plan, ws, mt.shape[0])
-    return _apply_map(x, (ms, Cs, ws), (mt, Ct), plan, method, seed)
-
-
-def _apply_map(x, source, target, plan, method, seed, label="x", name="source mixture"):
-    """Move validated samples ``x`` with the GMM-OT map given a plan.
-
-    Parameters
-    ----------
-    x : ndarray of shape (n, d)
-    source : tuple (means, covs, weights)
-        Validated source mixture with positive definite covariances.
-    target : tuple (means, covs)
-        Validated target components.
-    plan : ndarray of shape (k_s, k_t)
-        Plan between the components (rows summing to the source weights).
-    method : {"bary", "rand"}
-    seed : None, int, RandomState or Generator
-        Randomness of ``"rand"``.
-    label, name : str
-        How errors name the samples and the source mixture.
-
-    Returns
-    -------
-    out : ndarray of shape (n, d)
-    """
-    ms, Cs, ws = source
-    mt, Ct = target[0], target[1]
-    # Pairs with plan mass; a plan whose rows match w_s has none where w_i = 0.
-    rows, cols = np.nonzero((plan > 0) & (ws > 0)[:, None])
-    rows = rows.astype(np.int64)
-    cols = cols.astype(np.int64)
-    coef = plan[rows, cols] / ws[rows]
-    maps = _gaussian_pair_maps(Cs, Ct, rows, cols)
-    posterior = _posterior(x, ms, Cs, ws, label, name)
-    args = (x, posterior, ms, mt, rows, cols, coef, maps)
-    if method == "bary":
-        return _map_barycentric(*args)
-    if isinstance(seed, np.random.Generator):
-        uniforms = seed.random(x.shape[0])
-    elif isinstance(seed, np.random.RandomState):
-        uniforms = seed.random_sample(x.shape[0])
-    else:
-        uniforms = np.random.RandomState(seed).random_sample(x.shape[0])
-    return _map_random(*args, uniforms)
-
-
-def _gaussian_pair_maps(covs_s, covs_t, rows, cols):
-    """Linear parts of the Gaussian maps from ``covs_s[rows]`` to ``covs_t[cols]``."""
-    rows = np.ascontiguousarray(rows, dtype=np.int64)
-    cols = np.ascontiguousarray(cols, dtype=np.int64)
-    return _gaussian_maps(covs_s, covs_t, rows, cols)
-
-
-def _geodesic_state(source, target, pairs, t):
-    """Means, covariances and weights of the GMM-OT geodesic at time ``t``.
-
-    ``pairs`` is ``(rows, cols, maps, pair_weights)``: the plan's support, the
-    linear parts ``A_ij`` of the Gaussian maps of its pairs and their masses.
-    Component ``(i, j)`` is the push-forward of source component ``i`` by
-    ``x -> (1 - t) x + t T_ij(x)``.
-    """
-    (ms, Cs, _), (mt, _, _) = source, target
-    rows, cols, maps, pair_weights = pairs
-    d = ms.shape[1]
-    A = (1.0 - t) * np.eye(d) + t * maps
-    covs = A @ Cs[rows] @ A
-    covs = 0.5 * (covs + covs.transpose(0, 2, 1))
-    return (1.0 - t) * ms[rows] + t * mt[cols], covs, pair_weights.copy()
+    return apply_map(x, (ms, Cs, ws), (mt, Ct), plan, method, seed)
 
 
 def gmm_ot_interpolate(source, target, t):
@@ -605,12 +460,12 @@ def gmm_ot_interpolate(source, target, t):
     t = check_time(t)
     src = check_mixture(source, "source mixture", positive_definite=True)
     tgt = check_mixture(target, "target mixture")
-    _check_same_dimension(src[0].shape[1], tgt[0].shape[1])
-    cost = _cost_matrix(src[0], src[1], tgt[0], tgt[1])
+    _check_pair_features(src, tgt)
+    cost = cost_matrix(src[0], src[1], tgt[0], tgt[1])
     plan = _exact_ot(src[2], tgt[2], cost, plan=True, log=False)
     rows, cols = np.nonzero(plan > 0.0)
-    maps = _gaussian_pair_maps(src[1], tgt[1], rows, cols)
-    return _geodesic_state(src, tgt, (rows, cols, maps, plan[rows, cols]), t)
+    maps = gaussian_pair_maps(src[1], tgt[1], rows, cols)
+    return geodesic_state(src, tgt, (rows, cols, maps, plan[rows, cols]), t)
 
 
 def gmm_pdf(x, m, C, w):
@@ -658,27 +513,8 @@ def gmm_pdf(x, m, C, w):
     if arr.ndim == 0 or arr.shape[-1] != d:
         raise ValueError(f"x must have shape (..., {d}), got shape {arr.shape}.")
     flat = check_points(arr.reshape(-1, d), d, "x")
-    log_pdf = _log_mixture_pdf(flat, means, covs, weights)
+    log_pdf = log_mixture_pdf(flat, means, covs, weights)
     return np.exp(log_pdf).reshape(arr.shape[:-1])
-
-
-def _barycenters(pool, index, coef, init, tol, max_iter, what):
-    """Run the batched Bures barycenter kernel and warn if it did not converge."""
-    covs, n_iter, diff = _bures_barycenters(
-        np.ascontiguousarray(pool),
-        np.ascontiguousarray(index, dtype=np.int64),
-        np.ascontiguousarray(coef),
-        np.ascontiguousarray(init),
-        tol,
-        max_iter,
-    )
-    worst = int(np.argmax(diff)) if diff.size else 0
-    if diff.size and diff[worst] > tol:
-        _convergence_warning(
-            f"{what} did not converge in {max_iter} iterations: relative change "
-            f"{diff[worst]:.3g} > tolerance {tol:.3g}."
-        )
-    return covs, n_iter, diff
 
 
 def bures_wasserstein_barycenter(
@@ -759,9 +595,18 @@ def bures_wasserstein_barycenter(
     mb = weights @ means
     init = np.einsum("k,kab->ab", weights, covs)[None]
     index = np.arange(k, dtype=np.int64)[None]
-    out, n_iter, diff = _barycenters(
-        covs, index, weights[None], init, eps, num_iter, "bures_wasserstein_barycenter"
+    notes = Notes()
+    out, n_iter, diff = bures_barycenters(
+        covs,
+        index,
+        weights[None],
+        init,
+        eps,
+        num_iter,
+        "bures_wasserstein_barycenter",
+        notes,
     )
+    warn_notes(notes)
     if log:
         return mb, out[0], {"num_iter": int(n_iter[0]), "final_diff": float(diff[0])}
     return mb, out[0]
@@ -780,146 +625,14 @@ def _check_input_mixtures(means_list, covs_list, w_list):
     for k, (m, C, w) in enumerate(zip(means_list, covs_list, w_list, strict=True)):
         fields = (f"means_list[{k}]", f"covs_list[{k}]", f"w_list[{k}]")
         mixtures.append(check_gmm_arrays(m, C, w, f"input mixture {k}", fields))
-        d_0, d_k = mixtures[0][0].shape[1], mixtures[-1][0].shape[1]
-        if d_k != d_0:
-            raise ValueError(
-                f"input mixture {k} has {d_k} features but input mixture 0 has "
-                f"{d_0}; all input mixtures must have the same number of features."
-            )
+        check_n_features(
+            mixtures[-1][0].shape[1],
+            mixtures[0][0].shape[1],
+            f"input mixture {k}",
+            "input mixture 0",
+            "all input mixtures",
+        )
     return mixtures
-
-
-def _selections(plans, mixtures, w_bar, active, method, prev_covs):
-    """Means (n, K, d) and covariances (n, K, d, d) selected by each plan row."""
-    starts = np.cumsum([0] + [m.shape[0] for m, _, _ in mixtures[:-1]])
-    rows = np.zeros((w_bar.shape[0], int(starts[-1]) + mixtures[-1][0].shape[0]))
-    rows[active] = np.concatenate(plans, axis=1)[active] / w_bar[active, None]
-    sel_means, sel_covs = _plan_averages(
-        rows,
-        np.concatenate([m for m, _, _ in mixtures]),
-        np.concatenate([C for _, C, _ in mixtures]),
-        starts.astype(np.int64),
-    )
-    if method == "euclidean":
-        return sel_means, sel_covs
-    for k, (start, (_, covs_k, _)) in enumerate(zip(starts, mixtures, strict=True)):
-        block = rows[:, start : start + covs_k.shape[0]]
-        index = np.broadcast_to(np.arange(covs_k.shape[0]), block.shape)
-        init = np.where(active[:, None, None], sel_covs[:, k], prev_covs)
-        sel_covs[:, k] = _barycenters(
-            covs_k,
-            index,
-            block,
-            init,
-            INNER_TOL,
-            INNER_MAX_ITER,
-            "A Bures barycentric projection",
-        )[0]
-    return sel_means, sel_covs
-
-
-def _warm_start(previous, fallback):
-    """Start from the previous iterate where it is positive definite, else ``fallback``.
-
-    The fixed point ``S <- M S M`` keeps the rank of its starting point, so a
-    singular start would stay singular.
-    """
-    scale = np.abs(previous).max(axis=(1, 2))
-    try:  # the common case: all positive definite, and a Cholesky is cheap
-        np.linalg.cholesky(
-            previous - 1e-12 * scale[:, None, None] * np.eye(len(previous[0]))
-        )
-        return previous
-    except np.linalg.LinAlgError:
-        pass
-    eig_min = np.linalg.eigvalsh(previous)[:, 0]
-    ok = eig_min > 1e-12 * scale
-    return np.where(ok[:, None, None], previous, fallback)
-
-
-def _fixed_point_update(
-    means, covs, w_bar, mixtures, lambdas, plans, method, pooled=None
-):
-    """One update of the GMM-OT barycenter fixed point, given the K plans.
-
-    Every component i with positive weight becomes the Bures barycenter
-    (coefficients ``lambdas``) of the Gaussians that row i of each plan
-    selects; components of zero weight are left as they are.
-
-    Parameters
-    ----------
-    means : ndarray of shape (n, d)
-    covs : ndarray of shape (n, d, d)
-        Current barycenter components.
-    w_bar : ndarray of shape (n,)
-        Barycenter weights.
-    mixtures : list of (means, covs, weights) tuples
-        The K inputs.
-    lambdas : ndarray of shape (K,)
-        Barycentric coefficients.
-    plans : list of ndarray of shape (n, m_k)
-        Plans from the barycenter to each input.
-    method : {"euclidean", "bures"}
-        How a plan row selects a Gaussian of its input.
-    pooled : tuple, optional
-        ``(plans side by side, pooled input means, pooled input covariances,
-        first column of each input)``, when the caller has them already.
-
-    Returns
-    -------
-    means : ndarray of shape (n, d)
-    covs : ndarray of shape (n, d, d)
-        The updated components (new arrays).
-    """
-    n, d = means.shape
-    K = len(mixtures)
-    active = w_bar > 0.0
-    if method == "euclidean":  # one fused kernel call
-        if pooled is None:
-            sizes = [m.shape[0] for m, _, _ in mixtures]
-            pooled = (
-                np.concatenate(plans, axis=1),
-                np.concatenate([m for m, _, _ in mixtures]),
-                np.concatenate([C for _, C, _ in mixtures]),
-                np.cumsum([0, *sizes[:-1]]).astype(np.int64),
-            )
-        plan, pooled_means, pooled_covs, starts = pooled
-        rows = np.zeros(plan.shape)
-        rows[active] = plan[active] / w_bar[active, None]
-        new_means, new_covs, _, diff = _euclidean_update(
-            rows,
-            pooled_means,
-            pooled_covs,
-            starts,
-            np.ascontiguousarray(lambdas, dtype=np.float64),
-            np.ascontiguousarray(means),
-            np.ascontiguousarray(covs),
-            INNER_TOL,
-            INNER_MAX_ITER,
-        )
-        if diff.size and diff.max() > INNER_TOL:
-            _convergence_warning(
-                "A Gaussian barycenter of the fixed-point update did not converge "
-                f"in {INNER_MAX_ITER} iterations: relative change {diff.max():.3g} "
-                f"> tolerance {INNER_TOL:.3g}."
-            )
-        return new_means, new_covs
-    sel_means, sel_covs = _selections(plans, mixtures, w_bar, active, method, covs)
-    index = np.arange(n * K, dtype=np.int64).reshape(n, K)
-    new_covs = _barycenters(
-        sel_covs.reshape(n * K, d, d),
-        index,
-        np.broadcast_to(lambdas, (n, K)),
-        _warm_start(covs, np.einsum("k,ikab->iab", lambdas, sel_covs)),
-        INNER_TOL,
-        INNER_MAX_ITER,
-        "A Gaussian barycenter of the fixed-point update",
-    )[0]
-    new_means = np.einsum("k,ika->ia", lambdas, sel_means)
-    return (
-        np.where(active[:, None], new_means, means),
-        np.where(active[:, None, None], new_covs, covs),
-    )
 
 
 def gmm_barycenter_fixed_point(
@@ -1016,7 +729,7 @@ def gmm_barycenter_fixed_point(
     means, covs = check_gaussians(
         means_init, covs_init, "initial barycenter", ("means_init", "covs_init")
     )
-    _check_same_dimension(d, means.shape[1], "input mixtures and the barycenter")
+    check_n_features(means.shape[1], d, "initial barycenter", "the input mixtures")
     n = means.shape[0]
     lambdas = check_weights(weights, K, "weights")
     if w_bar is None:
@@ -1025,18 +738,28 @@ def gmm_barycenter_fixed_point(
         w_bar = check_weights(w_bar, n, "w_bar")
     iterations = check_positive_int(iterations, "iterations", allow_zero=True)
 
-    means_its, covs_its = [means.copy()], [covs.copy()]
-    for _ in range(iterations):
-        plans = [
-            _exact_ot(w_bar, w_k, _cost_matrix(means, covs, m_k, C_k), True, False)
-            for m_k, C_k, w_k in mixtures
-        ]
-        means, covs = _fixed_point_update(
-            means, covs, w_bar, mixtures, lambdas, plans, barycentric_proj_method
-        )
+    means_its, covs_its = [], []
+
+    def record(_, means, covs, *__):
         if log:
             means_its.append(means.copy())
             covs_its.append(covs.copy())
+
+    notes = Notes()
+    result = fixed_point(
+        Pooled(mixtures, lambdas),
+        lambdas,
+        means,
+        covs,
+        w_bar,
+        projection=barycentric_proj_method,
+        planner=Planner("exact", None, notes=notes),
+        max_iter=iterations,
+        notes=notes,
+        callback=record,
+    )
+    warn_notes(notes)
+    means, covs = result.means, result.covs
     if log:
         return means, covs, {"means_its": means_its, "covs_its": covs_its}
     return means, covs

@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-import skgmmot._transport
+import skgmmot._engine.transport
 from skgmmot import GMMOTBarycenter, gmm_ot_loss
 
 
@@ -244,7 +244,7 @@ def test_sinkhorn_plans_are_pots_log_domain_sinkhorn(gmm_factory, reg):
 
 
 def test_sinkhorn_not_converging_warns(gmm_factory, monkeypatch):
-    monkeypatch.setattr(skgmmot._transport, "SINKHORN_MAX_ITER", 1)
+    monkeypatch.setattr(skgmmot._engine.transport, "SINKHORN_MAX_ITER", 1)
     with pytest.warns(ConvergenceWarning, match="Sinkhorn did not converge"):
         GMMOTBarycenter(
             n_components=3, ot_solver="sinkhorn", reg=1e-3, tol=1.0, random_state=0

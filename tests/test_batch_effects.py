@@ -19,8 +19,12 @@ from sklearn.model_selection import GridSearchCV, GroupKFold
 from sklearn.pipeline import Pipeline
 
 from skgmmot import GMMOTBarycenter
-from skgmmot._alignment import carried_mixture, group_plan, mixture_log_likelihood
 from skgmmot._base import fitted_gaussian_mixture
+from skgmmot._engine.alignment import (
+    carried_mixture,
+    group_plan,
+    mixture_log_likelihood,
+)
 from skgmmot.datasets import BATCH_EFFECT_CENTERS, make_batch_effect_samples
 from skgmmot.ot import gmm_ot_loss
 from tests.conftest import make_gmm

@@ -15,6 +15,7 @@ from skgmmot import (
     _pairwise,
     pairwise_gmm_ot_distances,
 )
+from skgmmot._engine import barycenter as _engine_barycenter
 from skgmmot.datasets import make_gmm_family
 
 distributed = pytest.importorskip("distributed")
@@ -68,7 +69,7 @@ def test_barycenter_on_dask_equals_serial(client, monkeypatch):
     serial = GMMOTBarycenter(**params).fit(X, sample_domain=groups)
     # Send the small group fits and the plans of every iteration to the workers.
     monkeypatch.setattr(_barycenter, "PARALLEL_GROUP_FITS_ABOVE", 0.0)
-    monkeypatch.setattr(_barycenter, "PARALLEL_PLANS_ABOVE", 0.0)
+    monkeypatch.setattr(_engine_barycenter, "PARALLEL_PLANS_ABOVE", 0.0)
     with (
         joblib.parallel_config(backend="dask"),
         distributed.get_task_stream(client) as stream,

@@ -17,6 +17,8 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 import skgmmot._barycenter
+import skgmmot._engine.barycenter
+import skgmmot._engine.flow
 import skgmmot._flow
 from skgmmot import GMMOTBarycenter, GMMOTFlow, gmm_ot_loss, gmm_pdf
 from skgmmot._kernels._sinkhorn import _sinkhorn_log
@@ -84,10 +86,14 @@ def _assert_unfitted(estimator):
 # Where the barycenter's iterations can be interrupted: the plan solver, the
 # fixed-point update, and the verbose report (a user callback stand-in).
 _BARYCENTER_HOOKS = [
-    (skgmmot._barycenter, "exact_plans", {}),
-    (skgmmot._barycenter, "sinkhorn_plans", {"ot_solver": "sinkhorn", "reg": 0.5}),
-    (skgmmot._barycenter, "_fixed_point_update", {}),
-    (skgmmot._barycenter, "optimal_weights", {"learn_weights": True}),
+    (skgmmot._engine.barycenter, "exact_plans", {}),
+    (
+        skgmmot._engine.barycenter,
+        "sinkhorn_plans",
+        {"ot_solver": "sinkhorn", "reg": 0.5},
+    ),
+    (skgmmot._engine.barycenter, "fixed_point_update", {}),
+    (skgmmot._engine.barycenter, "optimal_weights", {"learn_weights": True}),
 ]
 
 
@@ -124,7 +130,7 @@ def test_barycenter_interrupt_on_samples_leaves_no_n_features(monkeypatch):
     rng = np.random.RandomState(0)
     X = np.vstack([rng.randn(60, 3), rng.randn(60, 3) + 5.0])
     groups = np.repeat([0, 1], 60)
-    _interrupt_on_call(monkeypatch, skgmmot._barycenter, "_fixed_point_update", 1)
+    _interrupt_on_call(monkeypatch, skgmmot._engine.barycenter, "fixed_point_update", 1)
     bary = GMMOTBarycenter(2, random_state=0)
     with pytest.raises(KeyboardInterrupt):
         bary.fit(X, sample_domain=groups)
@@ -141,7 +147,7 @@ def test_barycenter_failed_refit_keeps_previous_fit(monkeypatch, exc):
     expected_scores = bary.score_samples(X)
     expected_moved = bary.transform(X, sample_domain=np.zeros(40, dtype=int))
     # A refit on other data, in 3 features, interrupted on the third plan.
-    _interrupt_on_call(monkeypatch, skgmmot._barycenter, "exact_plans", 3, exc)
+    _interrupt_on_call(monkeypatch, skgmmot._engine.barycenter, "exact_plans", 3, exc)
     with pytest.raises(exc):
         bary.fit(_mixtures(3, d=3), **{})
     _assert_same_state(bary, before)
@@ -169,7 +175,7 @@ def test_barycenter_convergence_warning_as_error_keeps_state():
 )
 def test_barycenter_real_sigint(monkeypatch):
     # A real Ctrl-C: SIGINT delivered to the process during the iterations.
-    original = skgmmot._barycenter._fixed_point_update
+    original = skgmmot._engine.barycenter.fixed_point_update
     calls = []
 
     def slow_update(*args, **kwargs):
@@ -179,7 +185,7 @@ def test_barycenter_real_sigint(monkeypatch):
             time.sleep(5.0)  # the handler raises KeyboardInterrupt in here
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(skgmmot._barycenter, "_fixed_point_update", slow_update)
+    monkeypatch.setattr(skgmmot._engine.barycenter, "fixed_point_update", slow_update)
     bary = GMMOTBarycenter(3, tol=0.0, max_iter=50, random_state=0)
     start = time.perf_counter()
     with pytest.raises(KeyboardInterrupt):
@@ -203,12 +209,12 @@ def _source_target(seed, d=2):
         ("_flow_step", {}),
         ("_evaluate", {}),
         ("_evaluate", {"ot_solver": "sinkhorn", "reg": 0.5}),
-        ("_geodesic_state", {"method": "geodesic"}),
+        ("geodesic_state", {"method": "geodesic"}),
     ],
 )
 def test_flow_interrupt_leaves_unfitted(monkeypatch, name, params):
     source, target = _source_target(0)
-    calls = _interrupt_on_call(monkeypatch, skgmmot._flow, name, 3)
+    calls = _interrupt_on_call(monkeypatch, skgmmot._engine.flow, name, 3)
     flow = GMMOTFlow(target, tol=0.0, n_steps=20, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -247,8 +253,8 @@ def test_flow_failed_refit_keeps_previous_fit(monkeypatch, method):
     expected = flow.transform(X[:80], 0.5)
     source, target = _source_target(2, d=3)
     flow.set_params(target=target, method=method)
-    hook = "_flow_step" if method == "gradient" else "_geodesic_state"
-    _interrupt_on_call(monkeypatch, skgmmot._flow, hook, 2)
+    hook = "_flow_step" if method == "gradient" else "geodesic_state"
+    _interrupt_on_call(monkeypatch, skgmmot._engine.flow, hook, 2)
     with pytest.raises(KeyboardInterrupt):
         flow.fit(source)
     flow.set_params(target=None, method="gradient")
@@ -274,14 +280,14 @@ def test_flow_failed_refit_keeps_previous_fit(monkeypatch, method):
 def test_barycenter_max_iter_bounds_iterations(monkeypatch, params, max_iter):
     # tol=0 and a start far from the optimum: only max_iter stops the loop.
     counted = {}
-    for name in ("_plans_and_objective", "_fixed_point_update", "optimal_weights"):
-        original = getattr(skgmmot._barycenter, name)
+    for name in ("plans_and_objective", "fixed_point_update", "optimal_weights"):
+        original = getattr(skgmmot._engine.barycenter, name)
 
         def counting(*args, _original=original, _name=name, **kwargs):
             counted[_name] = counted.get(_name, 0) + 1
             return _original(*args, **kwargs)
 
-        monkeypatch.setattr(skgmmot._barycenter, name, counting)
+        monkeypatch.setattr(skgmmot._engine.barycenter, name, counting)
     bary = GMMOTBarycenter(
         3, max_iter=max_iter, tol=0.0, init="random", random_state=0, **params
     )
@@ -290,8 +296,8 @@ def test_barycenter_max_iter_bounds_iterations(monkeypatch, params, max_iter):
         bary.fit(_mixtures(6, k=4))
     assert 1 <= bary.n_iter_ <= max_iter
     assert bary.cost_curve_.shape == (bary.n_iter_ + 1,)
-    assert counted["_fixed_point_update"] == bary.n_iter_
-    assert counted["_plans_and_objective"] == bary.n_iter_ + 1
+    assert counted["fixed_point_update"] == bary.n_iter_
+    assert counted["plans_and_objective"] == bary.n_iter_ + 1
     assert counted.get("optimal_weights", 0) <= bary.n_iter_
 
 
@@ -314,14 +320,14 @@ def test_barycenter_max_iter_warns():
 )
 @pytest.mark.parametrize("n_steps", [1, 3])
 def test_gradient_flow_n_steps_bounds_steps(monkeypatch, params, n_steps):
-    original = skgmmot._flow._flow_step
+    original = skgmmot._engine.flow._flow_step
     calls = []
 
     def counting(*args, **kwargs):
         calls.append(None)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(skgmmot._flow, "_flow_step", counting)
+    monkeypatch.setattr(skgmmot._engine.flow, "_flow_step", counting)
     source, target = _source_target(3)
     flow = GMMOTFlow(target, n_steps=n_steps, tol=0.0, **params)
     with warnings.catch_warnings():
@@ -332,7 +338,7 @@ def test_gradient_flow_n_steps_bounds_steps(monkeypatch, params, n_steps):
     assert flow.covariances_path_.shape[0] == flow.n_iter_ + 1
     # Each step line-searches at most MAX_HALVINGS times (plus the step that
     # finds no decrease and stops the flow).
-    assert len(calls) <= (flow.n_iter_ + 1) * skgmmot._flow.MAX_HALVINGS
+    assert len(calls) <= (flow.n_iter_ + 1) * skgmmot._engine.flow.MAX_HALVINGS
 
 
 @pytest.mark.parametrize("n_steps", [1, 2, 7])

@@ -19,6 +19,9 @@ from skgmmot import (
     gmm_ot_loss,
     pairwise_gmm_ot_distances,
 )
+from skgmmot._engine import pairwise as _engine_pairwise
+from skgmmot._engine.mixtures import Pooled
+from skgmmot._validation import check_mixture_list
 from skgmmot.datasets import make_gmm_family
 
 RTOL = 1e-10
@@ -125,8 +128,8 @@ def test_threads_and_tiles_give_identical_results(rng, monkeypatch, symmetric):
         threaded = pairwise_gmm_ot_distances(X, Y, n_jobs=2)
     np.testing.assert_array_equal(threaded, serial)
     # Tiny tiles and many chunks: every tile/chunk boundary case is crossed.
-    monkeypatch.setattr(_pairwise, "TILE_ENTRIES", 7)
-    monkeypatch.setattr(_pairwise, "TILE_COLUMNS", 5)
+    monkeypatch.setattr(_engine_pairwise, "TILE_ENTRIES", 7)
+    monkeypatch.setattr(_engine_pairwise, "TILE_COLUMNS", 5)
     monkeypatch.setattr(_pairwise, "CHUNKS_PER_WORKER", 5)
     np.testing.assert_array_equal(pairwise_gmm_ot_distances(X, Y), serial)
     with joblib.parallel_config(backend="threading"):
@@ -182,7 +185,7 @@ def test_large_work_uses_the_workers(rng, monkeypatch):
 def test_tiles_cover_every_mixture_within_the_limit():
     offsets = np.cumsum([0, 3, 1, 7, 2, 2, 5]).astype(np.int64)
     for limit in (1, 3, 4, 8, 100):
-        bounds = _pairwise._tiles(offsets, limit)
+        bounds = _engine_pairwise.tiles(offsets, limit)
         assert bounds[0] == 0 and bounds[-1] == 6
         for lo, hi in itertools.pairwise(bounds):
             assert hi > lo
@@ -265,9 +268,13 @@ def test_errors_name_the_mixture_and_field(rng, field, value, message):
 
 def test_mixed_dimensions_are_rejected(rng):
     X = _family(rng, 3, 2) + _family(rng, 1, 3)
-    with pytest.raises(ValueError, match=r"mixtures\[3\]: means have 3 features"):
+    with pytest.raises(
+        ValueError, match=r"mixtures\[3\] has 3 features but mixtures\[0\] has 2"
+    ):
         pairwise_gmm_ot_distances(X)
-    with pytest.raises(ValueError, match=r"Y\[0\]: means have 3 features"):
+    with pytest.raises(
+        ValueError, match=r"Y\[0\] has 3 features but mixtures\[0\] has 2"
+    ):
         pairwise_gmm_ot_distances(X[:3], X[3:])
 
 
@@ -316,19 +323,19 @@ def test_cost_tiles_stay_bounded(rng, monkeypatch):
     X = _family(rng, 30, 2, max_k=4)
     expected = pairwise_gmm_ot_distances(X)
     shapes = []
-    original = _pairwise._cost_matrix
+    original = _engine_pairwise.cost_matrix
 
     def recording(ms, Cs, mt, Ct):
         shapes.append((ms.shape[0], mt.shape[0]))
         return original(ms, Cs, mt, Ct)
 
-    monkeypatch.setattr(_pairwise, "_cost_matrix", recording)
-    monkeypatch.setattr(_pairwise, "TILE_ENTRIES", 40)
-    monkeypatch.setattr(_pairwise, "TILE_COLUMNS", 10)
+    monkeypatch.setattr(_engine_pairwise, "cost_matrix", recording)
+    monkeypatch.setattr(_engine_pairwise, "TILE_ENTRIES", 40)
+    monkeypatch.setattr(_engine_pairwise, "TILE_COLUMNS", 10)
     np.testing.assert_array_equal(pairwise_gmm_ot_distances(X), expected)
     assert len(shapes) > 10
     # Mixtures have at most 4 components, less than both limits.
     assert all(cols <= 10 and rows * cols <= 40 for rows, cols in shapes)
     # Only tiles reaching above the diagonal are computed: about half.
-    total = sum(np.diff(_pairwise._pool(_pairwise._check_mixture_list(X, "X"))[3]))
+    total = sum(np.diff(Pooled(check_mixture_list(X, "X")).bounds))
     assert sum(r * c for r, c in shapes) < 0.8 * total**2

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from skgmmot import GMMOTBarycenter, _barycenter
+from skgmmot._engine import barycenter as _engine_barycenter
 from skgmmot._parallel import effective_n_jobs, run_chunks
 from skgmmot.datasets import make_gmm_family
 
@@ -53,14 +54,14 @@ def test_barycenter_parallel_plans_equal_serial(monkeypatch, learn_weights):
     params = {"n_components": 4, "random_state": 0, "learn_weights": learn_weights}
     serial = GMMOTBarycenter(**params).fit(mixtures)
     calls = []
-    original = _barycenter.run_chunks
+    original = _engine_barycenter.run_chunks
 
     def counting(*args, **kwargs):
         calls.append(kwargs["n_jobs"])
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(_barycenter, "PARALLEL_PLANS_ABOVE", 0.0)
-    monkeypatch.setattr(_barycenter, "run_chunks", counting)
+    monkeypatch.setattr(_engine_barycenter, "PARALLEL_PLANS_ABOVE", 0.0)
+    monkeypatch.setattr(_engine_barycenter, "run_chunks", counting)
     parallel = GMMOTBarycenter(n_jobs=2, **params).fit(mixtures)
     assert len(calls) >= serial.n_iter_ and set(calls) == {2}
     for name in ("means_", "covariances_", "weights_", "cost_curve_"):
@@ -75,7 +76,7 @@ def test_barycenter_small_problems_stay_serial(monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("small plans must not go through joblib")
 
-    monkeypatch.setattr(_barycenter, "run_chunks", forbidden)
+    monkeypatch.setattr(_engine_barycenter, "run_chunks", forbidden)
     GMMOTBarycenter(n_components=3, n_jobs=2, random_state=0).fit(mixtures)
 
 

@@ -20,9 +20,9 @@ import pytest
 from ot.lp.emd_wrap import emd_c
 from sklearn.exceptions import ConvergenceWarning
 
-import skgmmot._transport as transport
+import skgmmot._engine.transport as transport
 from skgmmot import dist_bures_squared, gmm_ot_loss, gmm_ot_plan
-from skgmmot._transport import emd_limits, exact_duals, exact_plan, exact_plans
+from skgmmot._engine.transport import emd_limits, exact_duals, exact_plan, exact_plans
 from skgmmot.datasets import make_random_gmm
 
 #: Extra peak memory allowed on top of the result, in MiB.

@@ -12,8 +12,8 @@ import ot
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
-import skgmmot._transport as transport
-from skgmmot._transport import (
+import skgmmot._engine.transport as transport
+from skgmmot._engine.transport import (
     SINKHORN_TOL,
     exact_plan,
     exact_plans,

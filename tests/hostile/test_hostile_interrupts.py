@@ -36,6 +36,7 @@ from skgmmot import (
     gmm_barycenter_fixed_point,
     gmm_pdf,
 )
+from skgmmot._engine.transport import sinkhorn_plans
 from skgmmot._kernels import (
     _barycenter,
     _bures,
@@ -44,7 +45,6 @@ from skgmmot._kernels import (
     _linalg,
     _sinkhorn,
 )
-from skgmmot._transport import sinkhorn_plans
 from skgmmot.datasets import make_random_gmm
 
 #: When the signal comes, after the call starts.

@@ -14,7 +14,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from skgmmot import GMMOTBarycenter, GMMOTFlow
-from skgmmot._transport import SINKHORN_TOL, sinkhorn_plan, sinkhorn_plans
+from skgmmot._engine.transport import SINKHORN_TOL, sinkhorn_plan, sinkhorn_plans
 from skgmmot.datasets import make_gmm_family, make_random_gmm
 
 RELATIVE_REGS = (1e-3, 1e-6, 1e-9, 1e-12)

@@ -114,7 +114,7 @@ def emd_not_optimal(shape, limit, stacklevel=2):
         f"{shape[0]} x {shape[1]} OT problem, before reaching optimality: the "
         "plan and its cost are not optimal, and the plan may miss part of the "
         "weights. Raise the limit with "
-        "skgmmot._transport.EMD_MAX_ITER (or EMD_ITER_PER_ENTRY, EMD_RETRIES), "
+        "skgmmot._engine.transport.EMD_MAX_ITER (or EMD_ITER_PER_ENTRY, EMD_RETRIES), "
         "or solve the cost matrix with ot.emd(a, b, M, numItermax=...).",
         ConvergenceWarning,
         stacklevel=stacklevel + 1,

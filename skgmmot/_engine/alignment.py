@@ -26,8 +26,9 @@ estimator validates, fits the group mixtures and picks the samples.
 
 import numpy as np
 
-from skgmmot._transport import exact_plan, sinkhorn_plan
-from skgmmot.ot import _cost_matrix, _log_mixture_pdf
+from skgmmot._engine.costs import cost_matrix
+from skgmmot._engine.mixtures import log_mixture_pdf
+from skgmmot._engine.transport import exact_plan, sinkhorn_plan
 
 __all__ = ["carried_mixture", "group_plan", "mixture_log_likelihood"]
 
@@ -50,7 +51,7 @@ def group_plan(barycenter, group, solver, reg, stacklevel=2):
     -------
     plan : ndarray of shape (k_barycenter, k_group)
     """
-    cost = _cost_matrix(barycenter[0], barycenter[1], group[0], group[1])
+    cost = cost_matrix(barycenter[0], barycenter[1], group[0], group[1])
     if solver == "exact":
         return exact_plan(barycenter[2], group[2], cost)
     return sinkhorn_plan(barycenter[2], group[2], cost, reg, stacklevel=stacklevel + 1)
@@ -99,4 +100,4 @@ def mixture_log_likelihood(x, mixture):
     log_density : ndarray of shape (n,)
     """
     means, covs, weights = mixture
-    return _log_mixture_pdf(x, means, covs, weights)
+    return log_mixture_pdf(x, means, covs, weights)

@@ -1,0 +1,404 @@
+r"""The fixed point of GMM-OT barycenters (Tanguy, Delon & Gozlan, 2024).
+
+Every iteration solves the K plans between the current barycenter and the
+inputs, then replaces each barycenter component i by the Bures barycenter
+(coefficients :math:`\lambda`) of the K Gaussians that row i of the plans
+selects. :func:`fixed_point` is the one loop behind
+:func:`skgmmot.gmm_barycenter_fixed_point` and ``GMMOTBarycenter``; a
+callback sees every iterate (the function's ``log``, the estimator's
+``verbose`` lines).
+"""
+
+import numpy as np
+
+from skgmmot._engine.costs import cost_matrix
+from skgmmot._engine.transport import exact_plans, sinkhorn_plans
+from skgmmot._engine.weights import optimal_weights
+from skgmmot._kernels._barycenter import (
+    _bures_barycenters,
+    _euclidean_update,
+    _plan_averages,
+)
+from skgmmot._parallel import effective_n_jobs, run_chunks
+
+__all__ = [
+    "FixedPointResult",
+    "Planner",
+    "bures_barycenters",
+    "fixed_point",
+    "fixed_point_update",
+]
+
+#: Relative tolerance and iteration cap of the Gaussian barycenters computed
+#: inside every fixed-point update.
+INNER_TOL = 1e-12
+INNER_MAX_ITER = 1000
+
+#: Estimated network-simplex work of an iteration's K exact plans, the sum of
+#: n m_k (n + m_k) / 2 (about 2e-10 s each on one core), above which they are
+#: solved by ``n_jobs`` workers: about 10 ms, well above joblib's overhead per
+#: call, so small problems never pay it.
+PARALLEL_PLANS_ABOVE = 5e7
+
+
+def bures_barycenters(pool, index, coef, init, tol, max_iter, what, notes):
+    """Run the batched Bures barycenter kernel; note it if it did not converge.
+
+    Parameters
+    ----------
+    pool, index, coef, init, tol, max_iter
+        As ``skgmmot._kernels._barycenter._bures_barycenters``.
+    what : str
+        How the note names the barycenters.
+    notes : Notes
+        Receives a ``"gaussian barycenter"`` note if some problem ended above
+        ``tol``.
+
+    Returns
+    -------
+    covs : ndarray of shape (B, d, d)
+    n_iter : ndarray of shape (B,)
+    final_diff : ndarray of shape (B,)
+    """
+    covs, n_iter, diff = _bures_barycenters(
+        np.ascontiguousarray(pool),
+        np.ascontiguousarray(index, dtype=np.int64),
+        np.ascontiguousarray(coef),
+        np.ascontiguousarray(init),
+        tol,
+        max_iter,
+    )
+    worst = int(np.argmax(diff)) if diff.size else 0
+    if diff.size and diff[worst] > tol:
+        notes.add(
+            "gaussian barycenter",
+            f"{what} did not converge in {max_iter} iterations: relative change "
+            f"{diff[worst]:.3g} > tolerance {tol:.3g}.",
+        )
+    return covs, n_iter, diff
+
+
+def _selections(plan, pooled, w_bar, active, method, prev_covs, notes):
+    """Means (n, K, d) and covariances (n, K, d, d) selected by each plan row."""
+    starts = pooled.bounds[:-1]
+    rows = np.zeros((w_bar.shape[0], plan.shape[1]))
+    rows[active] = plan[active] / w_bar[active, None]
+    sel_means, sel_covs = _plan_averages(rows, pooled.means, pooled.covs, starts)
+    if method == "euclidean":
+        return sel_means, sel_covs
+    for k, (lo, hi) in enumerate(zip(starts, pooled.bounds[1:], strict=True)):
+        block = rows[:, lo:hi]
+        index = np.broadcast_to(np.arange(hi - lo), block.shape)
+        init = np.where(active[:, None, None], sel_covs[:, k], prev_covs)
+        sel_covs[:, k] = bures_barycenters(
+            pooled.covs[lo:hi],
+            index,
+            block,
+            init,
+            INNER_TOL,
+            INNER_MAX_ITER,
+            "A Bures barycentric projection",
+            notes,
+        )[0]
+    return sel_means, sel_covs
+
+
+def _warm_start(previous, fallback):
+    """Start from the previous iterate where it is positive definite, else ``fallback``.
+
+    The fixed point ``S <- M S M`` keeps the rank of its starting point, so a
+    singular start would stay singular.
+    """
+    scale = np.abs(previous).max(axis=(1, 2))
+    try:  # the common case: all positive definite, and a Cholesky is cheap
+        np.linalg.cholesky(
+            previous - 1e-12 * scale[:, None, None] * np.eye(len(previous[0]))
+        )
+        return previous
+    except np.linalg.LinAlgError:
+        pass
+    eig_min = np.linalg.eigvalsh(previous)[:, 0]
+    ok = eig_min > 1e-12 * scale
+    return np.where(ok[:, None, None], previous, fallback)
+
+
+def fixed_point_update(means, covs, w_bar, pooled, lambdas, plan, method, notes):
+    """One update of the GMM-OT barycenter fixed point, given the K plans.
+
+    Every component i with positive weight becomes the Bures barycenter
+    (coefficients ``lambdas``) of the Gaussians that row i of each plan
+    selects; components of zero weight are left as they are.
+
+    Parameters
+    ----------
+    means : ndarray of shape (n, d)
+    covs : ndarray of shape (n, d, d)
+        Current barycenter components.
+    w_bar : ndarray of shape (n,)
+        Barycenter weights.
+    pooled : Pooled
+        The K inputs.
+    lambdas : ndarray of shape (K,)
+        Barycentric coefficients.
+    plan : ndarray of shape (n, p)
+        Plans from the barycenter to every input, side by side.
+    method : {"euclidean", "bures"}
+        How a plan row selects a Gaussian of its input.
+    notes : Notes
+        Receives a note for Gaussian barycenters that did not converge.
+
+    Returns
+    -------
+    means : ndarray of shape (n, d)
+    covs : ndarray of shape (n, d, d)
+        The updated components (new arrays).
+    """
+    n, d = means.shape
+    K = len(pooled)
+    active = w_bar > 0.0
+    if method == "euclidean":  # one fused kernel call
+        rows = np.zeros(plan.shape)
+        rows[active] = plan[active] / w_bar[active, None]
+        new_means, new_covs, _, diff = _euclidean_update(
+            rows,
+            pooled.means,
+            pooled.covs,
+            pooled.bounds[:-1],
+            np.ascontiguousarray(lambdas, dtype=np.float64),
+            np.ascontiguousarray(means),
+            np.ascontiguousarray(covs),
+            INNER_TOL,
+            INNER_MAX_ITER,
+        )
+        if diff.size and diff.max() > INNER_TOL:
+            notes.add(
+                "gaussian barycenter",
+                "A Gaussian barycenter of the fixed-point update did not converge "
+                f"in {INNER_MAX_ITER} iterations: relative change {diff.max():.3g} "
+                f"> tolerance {INNER_TOL:.3g}.",
+            )
+        return new_means, new_covs
+    sel_means, sel_covs = _selections(plan, pooled, w_bar, active, method, covs, notes)
+    index = np.arange(n * K, dtype=np.int64).reshape(n, K)
+    new_covs = bures_barycenters(
+        sel_covs.reshape(n * K, d, d),
+        index,
+        np.broadcast_to(lambdas, (n, K)),
+        _warm_start(covs, np.einsum("k,ikab->iab", lambdas, sel_covs)),
+        INNER_TOL,
+        INNER_MAX_ITER,
+        "A Gaussian barycenter of the fixed-point update",
+        notes,
+    )[0]
+    new_means = np.einsum("k,ika->ia", lambdas, sel_means)
+    return (
+        np.where(active[:, None], new_means, means),
+        np.where(active[:, None, None], new_covs, covs),
+    )
+
+
+class Planner:
+    """Solves the plans from barycenter weights to every pooled input.
+
+    Parameters
+    ----------
+    solver : {"exact", "sinkhorn"}
+        Network simplex, or log-domain Sinkhorn with regularisation ``reg``.
+    reg : float
+        Entropic regularisation of ``"sinkhorn"``.
+    n_jobs : int or None, default=None
+        Workers for large exact problems (see ``PARALLEL_PLANS_ABOVE``).
+    notes : Notes, optional
+        Receives the solvers' notes.
+
+    Sinkhorn warm-starts from the potentials of the previous call.
+    """
+
+    def __init__(self, solver, reg, n_jobs=None, notes=None):
+        self.solver = solver
+        self.reg = reg
+        self.n_jobs = n_jobs
+        self.notes = notes
+        self.potentials = None
+
+    def __call__(self, a, pooled, cost):
+        """Return the plans from ``a`` to every input, side by side (n, p)."""
+        if self.solver == "exact":
+            return self._exact(a, pooled, cost)
+        plan, self.potentials = sinkhorn_plans(
+            a, pooled.weights, cost, self.reg, potentials=self.potentials, stacklevel=6
+        )
+        return plan
+
+    def _exact(self, a, pooled, cost):
+        """Exact plans; in parallel (``n_jobs``) when large.
+
+        Every plan is solved exactly as in the serial call, so the result does
+        not depend on the number of workers. POT's network simplex releases
+        the GIL, so threads are preferred unless
+        :func:`joblib.parallel_config` says otherwise.
+        """
+        sizes = np.diff(pooled.bounds)
+        n = a.shape[0]
+        work = float(np.sum(n * sizes * (n + sizes))) / 2.0
+        if work < PARALLEL_PLANS_ABOVE or sizes.size < 2:
+            return exact_plans(a, pooled.weights, cost)
+        n_workers = effective_n_jobs(self.n_jobs)
+        if n_workers == 1:
+            return exact_plans(a, pooled.weights, cost)
+        groups = np.array_split(np.arange(sizes.size), min(sizes.size, 2 * n_workers))
+        tasks = [
+            (
+                a,
+                [pooled.weights[k] for k in group],
+                np.ascontiguousarray(
+                    cost[:, pooled.bounds[group[0]] : pooled.bounds[group[-1] + 1]]
+                ),
+            )
+            for group in groups
+        ]
+        blocks = run_chunks(exact_plans, tasks, n_jobs=self.n_jobs, prefer="threads")
+        return np.hstack(blocks)
+
+
+def plans_and_objective(means, covs, weights, pooled, planner):
+    """Costs and plans to every input, the objective sum_k lambda_k <P_k, M_k>.
+
+    One cost-matrix call against all input components pooled: a single kernel
+    launch is cheaper than K small ones.
+    """
+    cost = cost_matrix(means, covs, pooled.means, pooled.covs)
+    plan = planner(weights, pooled, cost)
+    objective = float(np.sum(plan * cost * pooled.column_lambdas))
+    return cost, plan, objective
+
+
+class FixedPointResult:
+    """The end of :func:`fixed_point`.
+
+    Attributes
+    ----------
+    means, covs, weights : ndarray
+        The last iterate.
+    plan : ndarray of shape (n, p)
+        Its plans to the inputs, side by side.
+    objective : float
+        Its objective.
+    curve : list of float
+        The objective of every iterate, the start included.
+    n_iter : int
+    converged : bool
+    last_decrease : float
+        Relative decrease of the objective at the last iteration (0 when
+        converged, or run without ``tol``).
+    """
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+def fixed_point(
+    pooled,
+    lambdas,
+    means,
+    covs,
+    weights,
+    *,
+    projection,
+    planner,
+    max_iter,
+    tol=None,
+    learn_weights=False,
+    notes,
+    callback=None,
+):
+    """Run the GMM-OT barycenter fixed point from a start.
+
+    Parameters
+    ----------
+    pooled : Pooled
+        The K inputs, with their coefficients (``Pooled(mixtures, lambdas)``).
+    lambdas : ndarray of shape (K,)
+    means, covs, weights : ndarray
+        The starting barycenter.
+    projection : {"euclidean", "bures"}
+        How a plan row selects a Gaussian of its input.
+    planner : Planner
+    max_iter : int
+        Iterations at most.
+    tol : float or None, default=None
+        Stop when the objective decreases by at most ``tol`` times its value,
+        or (exact plans, fixed weights) the plans no longer change. None:
+        run all ``max_iter`` iterations.
+    learn_weights : bool, default=False
+        Once converged with fixed weights, optimise them too (each iteration
+        then starts with the optimal weights for the current components).
+    notes : Notes
+        Receives the solvers' notes.
+    callback : callable, optional
+        ``callback(n_iter, means, covs, weights, objective)`` after the start
+        (``n_iter=0``) and every iteration.
+
+    Returns
+    -------
+    result : FixedPointResult
+    """
+    means, covs, w = means, covs, weights
+    cost, plan, objective = plans_and_objective(means, covs, w, pooled, planner)
+    curve = [objective]
+    if callback is not None:
+        callback(0, means, covs, w, objective)
+    converged = False
+    n_iter = 0
+    decrease = 0.0
+    # Weights are learnt once the fixed point with fixed weights has
+    # converged: learning them from the start can zero a component that
+    # the first updates would have made useful.
+    learning = False
+    for n_iter in range(1, max_iter + 1):
+        if learning:
+            w, lp_plans, _ = optimal_weights(
+                pooled.split(cost), pooled.weights, lambdas
+            )
+            if planner.solver == "exact":
+                plan = np.hstack(lp_plans)
+            else:
+                plan = planner(w, pooled, cost)
+        means, covs = fixed_point_update(
+            means, covs, w, pooled, lambdas, plan, projection, notes
+        )
+        previous_plan = plan
+        cost, plan, new_objective = plans_and_objective(means, covs, w, pooled, planner)
+        curve.append(new_objective)
+        if callback is not None:
+            callback(n_iter, means, covs, w, new_objective)
+        decrease = objective - new_objective
+        objective = new_objective
+        if tol is None:
+            continue
+        # With exact plans and fixed weights the update is a function of
+        # the plans alone: unchanged plans mean the next iterate is this one.
+        if decrease <= tol * abs(curve[-2]) or (
+            planner.solver == "exact"
+            and not learning
+            and np.array_equal(plan, previous_plan)
+        ):
+            if learn_weights and not learning:
+                learning = True
+                continue
+            converged = True
+            break
+    last_decrease = 0.0
+    if tol is not None and not converged and n_iter > 0:
+        last_decrease = decrease / abs(curve[-2])
+    return FixedPointResult(
+        means=means,
+        covs=covs,
+        weights=w,
+        plan=plan,
+        objective=objective,
+        curve=curve,
+        n_iter=n_iter,
+        converged=converged,
+        last_decrease=last_decrease,
+    )
