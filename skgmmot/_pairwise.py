@@ -16,6 +16,7 @@ import numpy as np
 from skgmmot._parallel import effective_n_jobs, run_chunks
 from skgmmot._transport import exact_plan
 from skgmmot._validation import check_mixture
+from skgmmot.exceptions import InvalidInputError
 from skgmmot.ot import _cost_matrix
 
 __all__ = ["pairwise_gmm_ot_distances"]
@@ -41,7 +42,7 @@ PARALLEL_ABOVE_SECONDS = 1.0
 def _check_mixture_list(mixtures, name):
     """Validate a sequence of mixtures; return them as (means, covs, weights)."""
     if isinstance(mixtures, np.ndarray) or not hasattr(mixtures, "__iter__"):
-        raise ValueError(
+        raise InvalidInputError(
             f"{name} must be a sequence of mixtures (fitted GaussianMixture "
             "objects or (means, covariances, weights) tuples), got "
             f"{type(mixtures).__name__}."
@@ -50,7 +51,7 @@ def _check_mixture_list(mixtures, name):
         check_mixture(mixture, f"{name}[{i}]") for i, mixture in enumerate(mixtures)
     ]
     if not checked:
-        raise ValueError(f"{name} must contain at least one mixture, got none.")
+        raise InvalidInputError(f"{name} must contain at least one mixture, got none.")
     return checked
 
 
@@ -59,7 +60,7 @@ def _check_dimensions(mixtures, name, reference):
     ref_name, d = reference
     for i, (means, _, _) in enumerate(mixtures):
         if means.shape[1] != d:
-            raise ValueError(
+            raise InvalidInputError(
                 f"{name}[{i}]: means have {means.shape[1]} features but {ref_name} "
                 f"has {d}; all mixtures must have the same number of features."
             )
@@ -264,13 +265,15 @@ def pairwise_gmm_ot_distances(mixtures, Y=None, *, squared=False, n_jobs=None):
     array([0, 0, 1])
     """
     if not isinstance(squared, bool | np.bool_):
-        raise ValueError(f"squared must be a bool, got {squared!r}.")
+        raise InvalidInputError(f"squared must be a bool, got {squared!r}.")
     if n_jobs is not None and (
         isinstance(n_jobs, bool)
         or not isinstance(n_jobs, numbers.Integral)
         or n_jobs == 0
     ):
-        raise ValueError(f"n_jobs must be None or a non-zero integer, got {n_jobs!r}.")
+        raise InvalidInputError(
+            f"n_jobs must be None or a non-zero integer, got {n_jobs!r}."
+        )
     rows = _check_mixture_list(mixtures, "mixtures")
     d = rows[0][0].shape[1]
     _check_dimensions(rows, "mixtures", ("mixtures[0]", d))
