@@ -229,8 +229,10 @@ def check_weights(weights, n_components, label, *, positive=False):
     The policy: a sum within ``WEIGHT_SUM_ATOL`` (1.5e-6, POT's tolerance) of
     one is accepted, and the weights are divided by their sum, so that every
     result (plan marginals, losses, densities) is that of exactly normalised
-    weights; beyond, the weights are rejected. Weights given in lower
-    precision (float16) are accepted within a few units of that precision.
+    weights; beyond, the weights are rejected. float64 weights that sum to
+    one up to the round-off of their sum (``k`` eps) are returned as they
+    are. Weights given in lower precision (float16) are accepted within a few
+    units of that precision.
 
     Parameters
     ----------
@@ -246,7 +248,8 @@ def check_weights(weights, n_components, label, *, positive=False):
     Returns
     -------
     weights : ndarray of shape (k,)
-        A float64 copy, divided by its sum.
+        A float64 copy, divided by its sum (unless float64 and summing to
+        one up to round-off).
     """
     arr, dtype = _as_float_array(weights, label)
     if arr.ndim != 1 or arr.shape[0] != n_components:
@@ -268,10 +271,16 @@ def check_weights(weights, n_components, label, *, positive=False):
         # before the cast is 1 to within eps/2 for any k; normalising in that
         # precision adds a few eps (measured: at most 1.4 eps, k up to 1e4).
         atol = max(atol, 4.0 * np.finfo(dtype).eps)
-    if not abs(total - 1.0) <= atol:
+    gap = abs(total - 1.0)
+    if not gap <= atol:
         raise InvalidInputError(
             f"{label} must sum to 1 (within {atol:g}), got {total!r}."
         )
+    if gap <= arr.size * np.finfo(float).eps and dtype == np.float64:
+        # Normalised up to the round-off of their sum (a fitted
+        # GaussianMixture's weights_): dividing would only move their last
+        # bits, and the results of POT's on the same weights with them.
+        return arr
     return arr / total
 
 
