@@ -29,12 +29,6 @@ PD_RTOL = 1e-13
 #: decimals (``np.full(3, 0.333333)``) pass as they do in POT. Accepted weights
 #: are divided by their sum (see :func:`check_weights`).
 WEIGHT_SUM_ATOL = 1.5e-6
-
-#: The weight policy, for the docstrings of the functions that take weights.
-WEIGHTS_NOTE = (
-    "Weights must be non-negative and sum to one within 1.5e-6 (POT's "
-    "tolerance); they are divided by their sum before use."
-)
 #: Largest accepted magnitude of a coordinate (means, points) and of a
 #: covariance entry: beyond, squared distances and traces overflow float64
 #: (max 1.8e308) and results would silently be NaN or infinite.
