@@ -10,12 +10,16 @@ compile on first use and are cached on disk.
 from skgmmot._pairwise import pairwise_gmm_ot_distances
 from skgmmot.ot import (
     bures_wasserstein_barycenter,
+    bures_wasserstein_mapping,
     dist_bures_squared,
+    gaussian_logpdf,
+    gaussian_pdf,
     gmm_barycenter_fixed_point,
     gmm_ot_apply_map,
     gmm_ot_interpolate,
     gmm_ot_loss,
     gmm_ot_plan,
+    gmm_ot_plan_density,
     gmm_pdf,
 )
 
@@ -28,12 +32,16 @@ __all__ = [
     "GMMOTFlow",
     "__version__",
     "bures_wasserstein_barycenter",
+    "bures_wasserstein_mapping",
     "dist_bures_squared",
+    "gaussian_logpdf",
+    "gaussian_pdf",
     "gmm_barycenter_fixed_point",
     "gmm_ot_apply_map",
     "gmm_ot_interpolate",
     "gmm_ot_loss",
     "gmm_ot_plan",
+    "gmm_ot_plan_density",
     "gmm_pdf",
     "pairwise_gmm_ot_distances",
 ]

@@ -17,6 +17,7 @@ from skgmmot._engine.mixtures import Pooled
 from skgmmot._engine.pairwise import block_losses
 from skgmmot._parallel import effective_n_jobs, run_chunks
 from skgmmot._validation import check_mixture_list
+from skgmmot.exceptions import InvalidInputError
 
 __all__ = ["pairwise_gmm_ot_distances"]
 
@@ -151,13 +152,15 @@ def pairwise_gmm_ot_distances(mixtures, Y=None, *, squared=False, n_jobs=None):
     array([0, 0, 1])
     """
     if not isinstance(squared, bool | np.bool_):
-        raise ValueError(f"squared must be a bool, got {squared!r}.")
+        raise InvalidInputError(f"squared must be a bool, got {squared!r}.")
     if n_jobs is not None and (
         isinstance(n_jobs, bool)
         or not isinstance(n_jobs, numbers.Integral)
         or n_jobs == 0
     ):
-        raise ValueError(f"n_jobs must be None or a non-zero integer, got {n_jobs!r}.")
+        raise InvalidInputError(
+            f"n_jobs must be None or a non-zero integer, got {n_jobs!r}."
+        )
     rows = check_mixture_list(mixtures, "mixtures")
     d = rows[0][0].shape[1]
     symmetric = Y is None

@@ -3,12 +3,18 @@
 Every function here copies: callers' arrays and objects are never modified.
 scikit-learn is imported only when a scikit-learn object is actually given, so
 that importing skgmmot stays fast.
+
+Input errors raise :class:`skgmmot.exceptions.InvalidInputError`, both a
+``ValueError`` and an ``AssertionError`` (what POT raises for the same
+mistakes).
 """
 
 import numbers
 import sys
 
 import numpy as np
+
+from skgmmot.exceptions import InvalidInputError
 
 #: Largest accepted asymmetry, relative to the largest entry of the matrix.
 SYMMETRY_RTOL = 1e-8
@@ -17,8 +23,12 @@ PSD_RTOL = 1e-10
 #: Smallest eigenvalue, relative to d times the largest, of a matrix treated as
 #: positive definite (condition numbers up to about 1e12 / d pass).
 PD_RTOL = 1e-13
-#: Accepted deviation of float64 weights from summing to one.
-WEIGHT_SUM_ATOL = 1e-8
+#: Accepted deviation of weights from summing to one: POT's tolerance (``ot.emd``
+#: compares the sums of the two weight vectors with ``assert_almost_equal``,
+#: ``decimal=6``, i.e. a gap below 1.5e-6), so that weights rounded to six
+#: decimals (``np.full(3, 0.333333)``) pass as they do in POT. Accepted weights
+#: are divided by their sum (see :func:`check_weights`).
+WEIGHT_SUM_ATOL = 1.5e-6
 #: Largest accepted magnitude of a coordinate (means, points) and of a
 #: covariance entry: beyond, squared distances and traces overflow float64
 #: (max 1.8e308) and results would silently be NaN or infinite.
@@ -31,13 +41,17 @@ def _as_float_array(value, label):
     try:
         arr = np.array(value, copy=True)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{label} could not be converted to an array: {exc}") from None
+        raise InvalidInputError(
+            f"{label} could not be converted to an array: {exc}"
+        ) from None
     if arr.dtype == object or not (
         np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_
     ):
-        raise ValueError(f"{label} must hold real numbers, got dtype {arr.dtype}.")
+        raise InvalidInputError(
+            f"{label} must hold real numbers, got dtype {arr.dtype}."
+        )
     if np.issubdtype(arr.dtype, np.complexfloating):
-        raise ValueError(f"{label} must hold real numbers, got complex values.")
+        raise InvalidInputError(f"{label} must hold real numbers, got complex values.")
     return np.ascontiguousarray(arr, dtype=np.float64), arr.dtype
 
 
@@ -45,13 +59,15 @@ def _check_finite(arr, label):
     if not np.all(np.isfinite(arr)):
         bad = np.argwhere(~np.isfinite(arr))[0]
         where = "[" + ", ".join(str(i) for i in bad) + "]"
-        raise ValueError(f"{label} contains NaN or infinity (first at index {where}).")
+        raise InvalidInputError(
+            f"{label} contains NaN or infinity (first at index {where})."
+        )
 
 
 def _check_magnitude(arr, label, limit):
     top = float(np.abs(arr).max(initial=0.0))
     if top > limit:
-        raise ValueError(
+        raise InvalidInputError(
             f"{label} has entries of magnitude up to {top:.3g}, above the "
             f"{limit:.0e} that float64 squared distances allow without "
             "overflow; rescale the data."
@@ -88,12 +104,12 @@ def check_means(means, label):
     """
     arr, _ = _as_float_array(means, label)
     if arr.ndim != 2:
-        raise ValueError(
+        raise InvalidInputError(
             f"{label} must be a 2-D array of shape (n_components, n_features), "
             f"got shape {arr.shape}."
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(
+        raise InvalidInputError(
             f"{label} must have at least one component and one feature, "
             f"got shape {arr.shape}."
         )
@@ -152,12 +168,12 @@ def check_covariances(covs, label, *, positive_definite=False, reason=PD_REASON)
     """
     arr, _ = _as_float_array(covs, label)
     if arr.ndim != 3 or arr.shape[1] != arr.shape[2]:
-        raise ValueError(
+        raise InvalidInputError(
             f"{label} must be a 3-D array of shape (n_components, n_features, "
             f"n_features), got shape {arr.shape}."
         )
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"{label} must not be empty, got shape {arr.shape}.")
+        raise InvalidInputError(f"{label} must not be empty, got shape {arr.shape}.")
     scale = np.abs(arr).max(axis=(1, 2))
     if not np.isfinite(scale).all():
         _check_finite(arr, label)
@@ -166,7 +182,7 @@ def check_covariances(covs, label, *, positive_definite=False, reason=PD_REASON)
     bad = np.flatnonzero(asym > SYMMETRY_RTOL * scale)
     if bad.size:
         i = bad[0]
-        raise ValueError(
+        raise InvalidInputError(
             f"{label}[{i}] is not symmetric (largest asymmetry {asym[i]:.3g} "
             f"for entries up to {scale[i]:.3g})."
         )
@@ -186,7 +202,7 @@ def check_covariances(covs, label, *, positive_definite=False, reason=PD_REASON)
         bad = np.flatnonzero(~(low > floor))
         if bad.size:
             i = bad[0]
-            raise ValueError(
+            raise InvalidInputError(
                 f"{label}[{i}] is not positive definite (eigenvalues from "
                 f"{low[i]:.3g} to {high[i]:.3g}); {reason}."
             )
@@ -194,7 +210,7 @@ def check_covariances(covs, label, *, positive_definite=False, reason=PD_REASON)
     bad = np.flatnonzero(low < -PSD_RTOL * top)
     if bad.size:
         i = bad[0]
-        raise ValueError(
+        raise InvalidInputError(
             f"{label}[{i}] is not positive semi-definite (smallest eigenvalue "
             f"{low[i]:.3g}, largest {high[i]:.3g})."
         )
@@ -203,6 +219,14 @@ def check_covariances(covs, label, *, positive_definite=False, reason=PD_REASON)
 
 def check_weights(weights, n_components, label, *, positive=False):
     """Validate mixture weights: finite, non-negative, summing to one.
+
+    The policy: a sum within ``WEIGHT_SUM_ATOL`` (1.5e-6, POT's tolerance) of
+    one is accepted, and the weights are divided by their sum, so that every
+    result (plan marginals, losses, densities) is that of exactly normalised
+    weights; beyond, the weights are rejected. float64 weights that sum to
+    one up to the round-off of their sum (``k`` eps) are returned as they
+    are. Weights given in lower precision (float16) are accepted within a few
+    units of that precision.
 
     Parameters
     ----------
@@ -218,22 +242,22 @@ def check_weights(weights, n_components, label, *, positive=False):
     Returns
     -------
     weights : ndarray of shape (k,)
-        A float64 copy. Weights given in lower precision (e.g. float32) are
-        accepted within that precision and renormalised in float64.
+        A float64 copy, divided by its sum (unless float64 and summing to
+        one up to round-off).
     """
     arr, dtype = _as_float_array(weights, label)
     if arr.ndim != 1 or arr.shape[0] != n_components:
-        raise ValueError(
+        raise InvalidInputError(
             f"{label} must be a 1-D array of length {n_components} (one weight per "
             f"component), got shape {arr.shape}."
         )
     _check_finite(arr, label)
     if np.any(arr < 0.0):
         i = int(np.flatnonzero(arr < 0.0)[0])
-        raise ValueError(f"{label}[{i}] is negative ({arr[i]:.3g}).")
+        raise InvalidInputError(f"{label}[{i}] is negative ({arr[i]:.3g}).")
     if positive and np.any(arr == 0.0):
         i = int(np.flatnonzero(arr == 0.0)[0])
-        raise ValueError(f"{label}[{i}] is zero; every weight must be positive.")
+        raise InvalidInputError(f"{label}[{i}] is zero; every weight must be positive.")
     total = arr.sum()
     atol = WEIGHT_SUM_ATOL
     if np.issubdtype(dtype, np.floating) and np.finfo(dtype).eps > np.finfo(float).eps:
@@ -241,10 +265,17 @@ def check_weights(weights, n_components, label, *, positive=False):
         # before the cast is 1 to within eps/2 for any k; normalising in that
         # precision adds a few eps (measured: at most 1.4 eps, k up to 1e4).
         atol = max(atol, 4.0 * np.finfo(dtype).eps)
-        arr = arr / total
-    if not abs(total - 1.0) <= atol:
-        raise ValueError(f"{label} must sum to 1 (within {atol:g}), got {total!r}.")
-    return arr
+    gap = abs(total - 1.0)
+    if not gap <= atol:
+        raise InvalidInputError(
+            f"{label} must sum to 1 (within {atol:g}), got {total!r}."
+        )
+    if gap <= arr.size * np.finfo(float).eps and dtype == np.float64:
+        # Normalised up to the round-off of their sum (a fitted
+        # GaussianMixture's weights_): dividing would only move their last
+        # bits, and the results of POT's on the same weights with them.
+        return arr
+    return arr / total
 
 
 def check_gaussians(means, covs, name, fields=("means", "covariances"), **kwargs):
@@ -269,12 +300,12 @@ def check_gaussians(means, covs, name, fields=("means", "covariances"), **kwargs
     means = check_means(means, f"{name}: {fields[0]}")
     covs = check_covariances(covs, f"{name}: {fields[1]}", **kwargs)
     if covs.shape[0] != means.shape[0]:
-        raise ValueError(
+        raise InvalidInputError(
             f"{name}: {fields[1]} has {covs.shape[0]} components but {fields[0]} "
             f"has {means.shape[0]}."
         )
     if covs.shape[1] != means.shape[1]:
-        raise ValueError(
+        raise InvalidInputError(
             f"{name}: {fields[1]} are {covs.shape[1]}x{covs.shape[2]} but "
             f"{fields[0]} have {means.shape[1]} features."
         )
@@ -390,14 +421,14 @@ def full_covariances(
     k, d = n_components, n_features
     shapes = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}
     if not isinstance(covariance_type, str) or covariance_type not in shapes:
-        raise ValueError(
+        raise InvalidInputError(
             f"{name}: covariance_type must be 'full', 'tied', 'diag' or "
             f"'spherical', got {covariance_type!r}."
         )
     cov, _ = _as_float_array(covariances, f"{name}: covariances_")
     expected = shapes[covariance_type]
     if cov.shape != expected:
-        raise ValueError(
+        raise InvalidInputError(
             f"{name}: covariances_ has shape {cov.shape}, but covariance_type="
             f"{covariance_type!r} expects shape {expected} for means_ of shape "
             f"{(k, d)}."
@@ -453,7 +484,9 @@ def check_mixture(mixture, name="mixture", **kwargs):
             raise NotFittedError(f"{name}: {exc}") from None
         means = np.asarray(mixture.means_)
         if means.ndim != 2:
-            raise ValueError(f"{name}: means_ has shape {means.shape}, expected 2-D.")
+            raise InvalidInputError(
+                f"{name}: means_ has shape {means.shape}, expected 2-D."
+            )
         covs = full_covariances(
             mixture.covariances_, mixture.covariance_type, *means.shape, name
         )
@@ -467,7 +500,7 @@ def check_mixture(mixture, name="mixture", **kwargs):
         )
     if isinstance(mixture, tuple | list) and len(mixture) == 3:
         return check_gmm_arrays(*mixture, name, **kwargs)
-    raise ValueError(
+    raise InvalidInputError(
         f"{name} must be a fitted sklearn.mixture.GaussianMixture or a tuple "
         f"(means, covariances, weights), got {type(mixture).__name__}."
     )
@@ -494,7 +527,7 @@ def check_n_features(n_features, expected, label, reference, what="they"):
         If the numbers differ.
     """
     if n_features != expected:
-        raise ValueError(
+        raise InvalidInputError(
             f"{label} has {n_features} features but {reference} has {expected}; "
             f"{what} must have the same number of features."
         )
@@ -522,7 +555,7 @@ def check_mixture_list(mixtures, name, *, reference=None, **kwargs):
         ``(means, covariances, weights)`` of every mixture, validated copies.
     """
     if isinstance(mixtures, np.ndarray) or not hasattr(mixtures, "__iter__"):
-        raise ValueError(
+        raise InvalidInputError(
             f"{name} must be a sequence of mixtures (fitted GaussianMixture "
             "objects or (means, covariances, weights) tuples), got "
             f"{type(mixtures).__name__}."
@@ -532,7 +565,7 @@ def check_mixture_list(mixtures, name, *, reference=None, **kwargs):
         for i, mixture in enumerate(mixtures)
     ]
     if not checked:
-        raise ValueError(f"{name} must contain at least one mixture, got none.")
+        raise InvalidInputError(f"{name} must contain at least one mixture, got none.")
     label, d = reference or (f"{name}[0]", checked[0][0].shape[1])
     for i, (means, _, _) in enumerate(checked):
         check_n_features(means.shape[1], d, f"{name}[{i}]", label, "all mixtures")
@@ -561,20 +594,20 @@ def check_sample_domain(sample_domain, n_samples, *, signed=False):
     labels = np.asarray(sample_domain)
     if signed:
         if labels.shape != (n_samples,) or not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(
+            raise InvalidInputError(
                 "sample_domain must hold one integer label per sample (>= 0 "
                 f"source, < 0 target), got an array of shape {labels.shape} and "
                 f"dtype {labels.dtype}{_first_non_integer(labels)}."
             )
         return labels
     if labels.shape != (n_samples,):
-        raise ValueError(
+        raise InvalidInputError(
             "sample_domain must have one label per sample: got shape "
             f"{labels.shape} for {n_samples} samples."
         )
     if labels.dtype.kind in "fc" and not np.all(np.isfinite(labels)):
         i = int(np.flatnonzero(~np.isfinite(labels))[0])
-        raise ValueError(
+        raise InvalidInputError(
             f"sample_domain contains NaN or infinity (first at index {i})."
         )
     if labels.dtype == object:
@@ -595,7 +628,7 @@ def _check_object_labels(labels):
     """Reject missing labels and labels that do not sort with the first one."""
     for i, label in enumerate(labels):
         if label is None or (isinstance(label, float) and np.isnan(label)):
-            raise ValueError(
+            raise InvalidInputError(
                 f"sample_domain[{i}] is {label!r}; every sample needs a group label."
             )
     try:
@@ -607,13 +640,13 @@ def _check_object_labels(labels):
                 bool(first < label)
                 bool(label < first)
             except (TypeError, ValueError):
-                raise ValueError(
+                raise InvalidInputError(
                     f"sample_domain[{i}] is {label!r} ({type(label).__name__}), "
                     f"which cannot be ordered with sample_domain[0] = {first!r} "
                     f"({type(first).__name__}); give labels of one kind, e.g. "
                     "all integers or all strings."
                 ) from None
-        raise ValueError(
+        raise InvalidInputError(
             "sample_domain holds labels that cannot be ordered; give labels "
             "of one kind, e.g. all integers or all strings."
         ) from None
@@ -637,7 +670,7 @@ def check_points(x, n_features, label):
     """
     arr, _ = _as_float_array(x, label)
     if arr.ndim != 2 or arr.shape[1] != n_features:
-        raise ValueError(
+        raise InvalidInputError(
             f"{label} must be a 2-D array of shape (n_samples, {n_features}), "
             f"got shape {arr.shape}."
         )
@@ -662,7 +695,7 @@ def check_time(t):
         or not isinstance(t, numbers.Real)
         or not 0.0 <= t <= 1.0  # also rejects NaN
     ):
-        raise ValueError(f"t must be a number in [0, 1], got {t!r}.")
+        raise InvalidInputError(f"t must be a number in [0, 1], got {t!r}.")
     return float(t)
 
 
@@ -685,7 +718,7 @@ def check_positive_int(value, label, *, allow_zero=False):
         or not isinstance(value, numbers.Integral)
         or value < low
     ):
-        raise ValueError(f"{label} must be an integer >= {low}, got {value!r}.")
+        raise InvalidInputError(f"{label} must be an integer >= {low}, got {value!r}.")
     return int(value)
 
 
@@ -707,5 +740,5 @@ def check_tolerance(value, label):
         or not np.isfinite(value)
         or value < 0
     ):
-        raise ValueError(f"{label} must be a finite number >= 0, got {value!r}.")
+        raise InvalidInputError(f"{label} must be a finite number >= 0, got {value!r}.")
     return float(value)

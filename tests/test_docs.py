@@ -46,6 +46,7 @@ def test_pages_exist():
 def test_api_page_lists_every_public_name():
     import skgmmot
     import skgmmot.datasets
+    import skgmmot.exceptions
     import skgmmot.ot
     import skgmmot.plotting
 
@@ -56,6 +57,7 @@ def test_api_page_lists_every_public_name():
         | set(skgmmot.ot.__all__)
         | set(skgmmot.plotting.__all__)
         | set(skgmmot.datasets.__all__)
+        | set(skgmmot.exceptions.__all__)
     ) - {"__version__"}
     assert public - listed == set(), "add these names to docs/api.rst"
     assert listed - public == set(), "docs/api.rst lists names that are not public"

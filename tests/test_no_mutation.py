@@ -29,12 +29,16 @@ from skgmmot import (
     GMMOTBarycenter,
     GMMOTFlow,
     bures_wasserstein_barycenter,
+    bures_wasserstein_mapping,
     dist_bures_squared,
+    gaussian_logpdf,
+    gaussian_pdf,
     gmm_barycenter_fixed_point,
     gmm_ot_apply_map,
     gmm_ot_interpolate,
     gmm_ot_loss,
     gmm_ot_plan,
+    gmm_ot_plan_density,
     gmm_pdf,
     pairwise_gmm_ot_distances,
 )
@@ -171,10 +175,32 @@ FUNCTION_CASES = {
         ),
         {},
     ),
+    "gaussian_pdf": lambda rng, v: _one_gaussian(gaussian_pdf, rng, v),
+    "gaussian_logpdf": lambda rng, v: _one_gaussian(gaussian_logpdf, rng, v),
+    "bures_wasserstein_mapping": lambda rng, v: (
+        bures_wasserstein_mapping,
+        prepare(_gaussian_pair(rng), v),
+        {"log": True},
+    ),
+    "gmm_ot_plan_density": lambda rng, v: (
+        gmm_ot_plan_density,
+        (
+            prepare(rng.randn(5, 2), v),
+            prepare(rng.randn(4, 2), v),
+            *_split(*_pair(rng, v)),
+        ),
+        {"atol": 1.0},
+    ),
+    "gmm_ot_plan_density-plan": lambda rng, v: _plan_density_with_plan(rng, v),
     "bures_wasserstein_barycenter": lambda rng, v: (
         bures_wasserstein_barycenter,
         prepare(make_random_gmm(4, 2, random_state=rng), v),
         {"log": True},
+    ),
+    "bures_wasserstein_barycenter-gradient": lambda rng, v: (
+        bures_wasserstein_barycenter,
+        prepare(make_random_gmm(4, 2, random_state=rng), v),
+        {"method": "gradient_descent", "step_size": 0.5, "log": True},
     ),
     "gmm_barycenter_fixed_point": lambda rng, v: _fixed_point(rng, v),
     "gmm_ot_interpolate": lambda rng, v: (
@@ -225,6 +251,27 @@ def _apply_map_with_plan(rng, variant):
     args = (rng.randn(6, 2), *_split(src, tgt))
     kwargs = {"plan": plan, "method": "rand", "seed": 0}
     return gmm_ot_apply_map, prepare(args, variant), prepare(kwargs, variant)
+
+
+def _one_gaussian(fn, rng, variant):
+    m, C, _ = make_random_gmm(1, 3, random_state=rng)
+    return fn, prepare((rng.randn(2, 4, 3), m[0], C[0]), variant), {}
+
+
+def _gaussian_pair(rng):
+    (m_s, C_s, _), (m_t, C_t, _) = (
+        make_random_gmm(1, 2, random_state=rng),
+        make_random_gmm(1, 2, random_state=rng),
+    )
+    return m_s[0], m_t[0], C_s[0], C_t[0]
+
+
+def _plan_density_with_plan(rng, variant):
+    # The samples of the map case serve as the target points y.
+    _, args, kwargs = _apply_map_with_plan(rng, variant)
+    args = (prepare(rng.randn(3, 2), variant), *args)
+    kwargs = {"plan": kwargs["plan"], "atol": 0.5}
+    return gmm_ot_plan_density, args, kwargs
 
 
 def _fixed_point(rng, variant):

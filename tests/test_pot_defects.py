@@ -17,11 +17,13 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skgmmot import (
     bures_wasserstein_barycenter,
+    bures_wasserstein_mapping,
     dist_bures_squared,
     gmm_barycenter_fixed_point,
     gmm_ot_apply_map,
     gmm_ot_loss,
     gmm_ot_plan,
+    gmm_ot_plan_density,
     gmm_pdf,
 )
 
@@ -211,6 +213,76 @@ def test_dist_bures_squared_rank_deficient(rng, target):
     pot = _pot_or_none(ot.gmm.dist_bures_squared, m_s, m_t, C_s, C_t)
     if pot is not None:
         assert_array_less(np.abs(dist - pot), 2 * REFERENCE_RANK_DEFICIENT_RTOL * scale)
+
+
+def _rank_one_map(C_s, f):
+    """The exact OT map matrix from N(., C_s) to N(., f f^T).
+
+    With g = C_s^1/2 f, (C_s^1/2 f f^T C_s^1/2)^1/2 = g g^T / |g|, so
+    A = C_s^-1/2 g g^T C_s^-1/2 / |g| = f f^T / sqrt(f^T C_s f).
+    """
+    return np.outer(f, f) / np.sqrt(f @ C_s @ f)
+
+
+@pytest.mark.parametrize("d", [3, 5])
+def test_maps_and_plan_density_rank_deficient_target(rng, d):
+    # POT's bures_wasserstein_mapping takes the square root of the negative
+    # round-off eigenvalues of C_s^1/2 C_t C_s^1/2 for a singular C_t: its map
+    # is NaN, and gmm_ot_plan_density, which tests ||T(x) - y|| < atol, then
+    # silently gives 0 on the whole graph of that map (NaN < atol is False)
+    # instead of pi_ij g_i(x).
+    k_s, k_t = 2, 3
+    m_s = 10.0 * rng.randn(k_s, d)
+    B = rng.randn(k_s, d, d)
+    C_s = B @ B.transpose(0, 2, 1) / d + 0.3 * np.eye(d)
+    m_t = 10.0 * rng.randn(k_t, d)
+    F = rng.randn(k_t, d, 1)
+    C_t = F @ F.transpose(0, 2, 1)  # rank 1
+    w_s, w_t = np.array([0.6, 0.4]), np.array([0.2, 0.3, 0.5])
+
+    # The map of every pair: finite, symmetric, pushes C_s onto C_t.
+    for i in range(k_s):
+        for j in range(k_t):
+            A, b = bures_wasserstein_mapping(m_s[i], m_t[j], C_s[i], C_t[j])
+            ref = _rank_one_map(C_s[i], F[j, :, 0])
+            assert_allclose(A, ref, rtol=0, atol=1e-10 * np.abs(ref).max())
+            assert_allclose(A @ C_s[i] @ A, C_t[j], atol=1e-10 * np.abs(C_t[j]).max())
+            assert_allclose(A @ m_s[i] + b, m_t[j], atol=1e-12 * np.abs(m_t[j]).max())
+
+    # The density on the graphs of the maps is pi_ij g_i(x).
+    plan = gmm_ot_plan(m_s, m_t, C_s, C_t, w_s, w_t)
+    pairs = list(zip(*np.nonzero(plan), strict=True))
+    x = m_s[rng.randint(k_s, size=6)] + rng.randn(6, d)
+    y = np.array(
+        [
+            m_t[j] + _rank_one_map(C_s[i], F[j, :, 0]) @ (x[a] - m_s[i])
+            for a in range(6)
+            for i, j in pairs
+        ]
+    )
+    density = gmm_ot_plan_density(x, y, m_s, m_t, C_s, C_t, w_s, w_t, atol=1e-4)
+    for a in range(6):
+        for p, (i, j) in enumerate(pairs):
+            own = plan[i, j] * multivariate_normal(m_s[i], C_s[i]).pdf(x[a])
+            # (maps of other pairs pass within 1e-4 only by coincidence: >=)
+            assert density[a, a * len(pairs) + p] >= own * (1 - 1e-9)
+
+    # POT 0.9.7 returns NaN maps here; a POT whose maps are finite must agree.
+    maps = [
+        _pot_or_none(
+            lambda *a: ot.gaussian.bures_wasserstein_mapping(*a)[0],
+            m_s[i],
+            m_t[j],
+            C_s[i],
+            C_t[j],
+        )
+        for i, j in pairs
+    ]
+    if all(m is not None for m in maps):
+        pot = ot.gmm.gmm_ot_plan_density(
+            x, y, m_s, m_t, C_s, C_t, w_s, w_t, plan=plan, atol=1e-4
+        )
+        assert_allclose(density, pot, rtol=1e-9)
 
 
 # --------------------------------------------------------------------------
