@@ -544,10 +544,11 @@ def bures_wasserstein_barycenter(
     m,
     C,
     weights=None,
-    method="fixed_point",
     num_iter=1000,
     eps=1e-7,
     log=False,
+    *,
+    method="fixed_point",
     step_size=1,
     batch_size=None,
 ):
@@ -571,7 +572,17 @@ def bures_wasserstein_barycenter(
     weights : array-like of shape (k,), default=None
         Barycentric coefficients (non-negative, summing to one within 1.5e-6,
         divided by their sum); uniform if None.
+    num_iter : int, default=1000
+        Maximum number of iterations.
+    eps : float, default=1e-7
+        Stop when the relative change ``||S_new - S||_F / ||S_new||_F`` of the
+        covariance falls below ``eps``. Unlike POT's absolute threshold, this
+        does not depend on the scale of the covariances.
+    log : bool, default=False
+        Also return a dictionary with ``num_iter`` (iterations done) and
+        ``final_diff`` (last relative change).
     method : {"fixed_point", "gradient_descent"}, default="fixed_point"
+        Keyword-only (POT passes it 4th; skgmmot keeps ``num_iter`` there).
         ``"fixed_point"``: the iteration above. ``"gradient_descent"``: the
         Riemannian gradient descent of Chewi et al. [4]_ with step
         ``step_size``, :math:`S \leftarrow E S E` with
@@ -582,15 +593,6 @@ def bures_wasserstein_barycenter(
         barycenter. POT's ``"stochastic_gradient_descent"`` and
         ``"averaged_stochastic_gradient_descent"`` draw from NumPy's global
         random state and are not provided: they raise a ``ValueError``.
-    num_iter : int, default=1000
-        Maximum number of iterations.
-    eps : float, default=1e-7
-        Stop when the relative change ``||S_new - S||_F / ||S_new||_F`` of the
-        covariance falls below ``eps``. Unlike POT's absolute threshold, this
-        does not depend on the scale of the covariances.
-    log : bool, default=False
-        Also return a dictionary with ``num_iter`` (iterations done) and
-        ``final_diff`` (last relative change).
     step_size : float, default=1
         Step of ``method="gradient_descent"``, in (0, 1] (larger steps can
         leave the cone of positive definite matrices).
@@ -636,6 +638,12 @@ def bures_wasserstein_barycenter(
     (array([1., 0.]), array([[4., 0.],
            [0., 4.]]))
     """
+    if isinstance(num_iter, str):
+        raise InvalidInputError(
+            f"num_iter must be an integer, got {num_iter!r}; pass the method by "
+            f"keyword (method={num_iter!r}): skgmmot keeps num_iter 4th, where "
+            "POT has method."
+        )
     step_size = _check_barycenter_method(method, step_size, batch_size)
     means, covs = check_gaussians(
         m,
