@@ -398,7 +398,7 @@ def _plain_inputs(a, b, cost):
         return False
     if cost.shape != (a.shape[0], b.shape[0]):
         return False
-    return bool(abs(b.sum() - a.sum()) < 1.5e-6)
+    return bool(abs(b.sum() - a.sum()) < 1.5 * 10.0**-6)
 
 
 def pot_emd(a, b, cost, plan=True, log=False, stacklevel=2):
