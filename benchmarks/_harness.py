@@ -92,8 +92,13 @@ def measure(
         times.append(timed(fn)[0])
     timing = Timing(times, first)
     if label is not None:
-        _Pass.recorded.append((_Pass.name, _Pass.section, label, timing.median))
+        record(label, timing.median)
     return timing, out
+
+
+def record(label, median):
+    """Put a median (seconds) in the --busy summary, as ``measure(label=...)``."""
+    _Pass.recorded.append((_Pass.name, _Pass.section, label, median))
 
 
 class Quiet:

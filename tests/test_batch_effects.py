@@ -426,7 +426,13 @@ def test_verbose_reports_group_fits_and_keeps_one_progress_line(capsys):
     )
     assert fits == [("0", "1"), ("1", "2"), ("2", "3"), ("3", "4")]
     assert out.count("iteration") >= 2
-    _quiet(GMMOTBarycenter(3, verbose=2, random_state=0).fit, X, sample_domain=groups)
+    # max_iter=10: the fit converges after 3 iterations, which must fill some
+    # of the bar's 30 characters (3/100 would fill none).
+    _quiet(
+        GMMOTBarycenter(3, verbose=2, max_iter=10, random_state=0).fit,
+        X,
+        sample_domain=groups,
+    )
     out = capsys.readouterr().out
     lines = out.split("\n")  # not splitlines: it splits at \r too
     iteration_lines = [line for line in lines if "iteration" in line]

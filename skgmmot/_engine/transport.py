@@ -1,10 +1,19 @@
 """Discrete OT plans between component weights, as the estimators need them.
 
-The estimators solve many small problems (tens of components) per fit, where
-the fixed overhead of a call matters more than the solver: the exact plan
-calls the network simplex of POT's compiled extension directly (falling back
-on ``ot.emd`` if that private entry point ever changes), and the entropic plan
-runs our numba log-domain Sinkhorn kernel from the exact duals.
+Every exact plan, cost and dual of the package comes from one solver,
+:func:`solve_exact`: POT's network simplex, called through its compiled entry
+point ``emd_c`` on the problem ``ot.emd`` would pass it (``b`` rescaled to the
+total of ``a``, rows and columns of zero weight removed), so that its plans are
+those of ``ot.emd`` bit for bit while the estimators, which solve many small
+problems per fit, skip ``ot.emd``'s fixed overhead. Should that private entry
+point move, it falls back on ``ot.emd`` itself. The solver never warns; it
+returns a status, and the wrappers below (``exact_plan``, ``exact_plans``,
+``exact_duals``, ``pot_emd``) warn from it. The entropic plans run our numba
+log-domain Sinkhorn kernel, started from the exact duals.
+
+The removal of zero weights copies POT 0.9.7's ``ot.emd`` (earlier versions
+passed them to the solver, which then may pick another of several optimal
+plans); ``tests/test_exact_path.py`` checks that the two still agree.
 """
 
 import math
@@ -38,9 +47,23 @@ EMD_ITER_PER_ENTRY = 0.1
 EMD_RETRIES = 1
 # The C++ solver keeps the limit in an int in some POT versions.
 _EMD_ITER_CAP = 2**31 - 1
-# Return codes of POT's emd_c (its ProblemType enum).
-_EMD_OPTIMAL = 1
-_EMD_MAX_ITER_REACHED = 3
+
+#: Statuses of :class:`ExactOT`: POT's result codes (its ``ProblemType`` enum,
+#: ``ot.emd(..., log=True)["result_code"]``).
+INFEASIBLE = 0
+OPTIMAL = 1
+UNBOUNDED = 2
+MAX_ITER_REACHED = 3
+#: POT's messages for them (``log["warning"]``; None when optimal).
+_MESSAGES = {
+    INFEASIBLE: "Problem infeasible. Check that a and b are in the simplex",
+    UNBOUNDED: "Problem unbounded",
+    MAX_ITER_REACHED: (
+        "numItermax reached before optimality. Try to increase numItermax."
+    ),
+}
+#: The warnings ``ot.emd`` raises with them (silenced: statuses are returned).
+_POT_WARNINGS = "numItermax reached|Problem infeasible|Problem unbounded"
 
 
 _EMD_C = []
@@ -121,79 +144,273 @@ def emd_not_optimal(shape, limit, stacklevel=2):
     )
 
 
-def _simplex(solver, a, b, cost, retry=True):
-    """Run POT's ``emd_c`` with the limits of :func:`emd_limits`.
+class ExactOT:
+    """Result of :func:`solve_exact`: an exact OT plan, its cost and duals.
 
-    Parameters
+    Attributes
     ----------
-    solver : callable
-        ``emd_c``.
-    a, b, cost : ndarray
-        Its marginals (same totals) and costs, C-contiguous float64.
-    retry : bool, default=True
-        Solve again with the next limit while the solver stops at the limit;
-        False: the first limit only.
-
-    Returns
-    -------
     plan : ndarray of shape (n, m)
-    f, g : ndarray of shapes (n,) and (m,)
-        Dual potentials.
-    code : int
-        ``emd_c``'s return code: 1 optimal, 3 iteration limit reached (0
-        infeasible, 2 unbounded).
+        The plan, ``ot.emd(a, b, cost, numItermax=limit)``.
+    cost : float
+        Its transport cost, ``ot.emd2(a, b, cost, numItermax=limit)``.
+    status : int
+        ``OPTIMAL`` (1); ``MAX_ITER_REACHED`` (3): the simplex stopped at
+        ``limit`` before optimality, so the plan is not optimal and may miss
+        part of the weights; ``INFEASIBLE`` (0): no plan was found (also when
+        ``a`` or the rescaled ``b`` has no nonzero weight), the plan is zero;
+        ``UNBOUNDED`` (2). POT's ``log["result_code"]``.
     limit : int
-        The last limit tried.
+        The last iteration limit tried.
+    potentials : tuple of ndarray of shapes (n,) and (m,)
+        The solver's dual potentials ``(f, g)``, as it returns them: not
+        centered, 0 at zero weights (POT's centered ones if it ran
+        ``ot.emd``). ``f_i + g_j = cost_ij`` on the plan's support.
     """
-    n, m = cost.shape
-    # Only the first limit: emd_limits builds the list when a retry needs it.
-    limit = _first_emd_limit(n, m)
-    plan, _, f, g, code = solver(a, b, cost, limit, 1)
-    if code == _EMD_MAX_ITER_REACHED and retry:
-        for limit in emd_limits(n, m)[1:]:
-            plan, _, f, g, code = solver(a, b, cost, limit, 1)
-            if code != _EMD_MAX_ITER_REACHED:
-                break
-    return plan, f, g, code, limit
+
+    __slots__ = ("_duals", "_inputs", "cost", "limit", "plan", "potentials", "status")
+
+    def __init__(self, plan, cost, status, limit, potentials, inputs, duals=None):
+        self.plan = plan
+        self.cost = cost
+        self.status = status
+        self.limit = limit
+        self.potentials = potentials
+        self._inputs = inputs
+        self._duals = duals
+
+    @property
+    def optimal(self):
+        """bool: Whether ``status`` is ``OPTIMAL``."""
+        return self.status == OPTIMAL
+
+    @property
+    def message(self):
+        """POT's message for ``status`` (its ``log["warning"]``), or None."""
+        return _MESSAGES.get(self.status)
+
+    @property
+    def u(self):
+        """Row duals, shape (n,): ``ot.emd(..., log=True)["u"]``."""
+        return self._dual_pair()[0]
+
+    @property
+    def v(self):
+        """Column duals, shape (m,): ``ot.emd(..., log=True)["v"]``."""
+        return self._dual_pair()[1]
+
+    def _dual_pair(self):
+        # Computed on first use from the arrays solve_exact worked on: the
+        # plans alone do not need the O(n m) work of the zero-weight duals.
+        if self._duals is None:
+            self._duals = _pot_duals(*self.potentials, *self._inputs)
+            self._inputs = None
+        return self._duals
+
+    def __repr__(self):
+        shape = "x".join(map(str, self.plan.shape))
+        return (
+            f"ExactOT(plan: {shape}, cost={self.cost!r}, status={self.status}, "
+            f"limit={self.limit})"
+        )
 
 
-def _compiled_simplex(a, b, cost):
-    """Solve with POT's compiled simplex (growing limits), warning if it stops early.
+def _centered(u, v, a, b):
+    """Shift ``u`` up and ``v`` down by one constant so that ``a.u = b.v``.
+
+    The dual objective ``a.u + b.v`` is unchanged (``a`` and ``b`` have the
+    same total); the semantics of POT's ``center_ot_dual``.
+    """
+    shift = (np.sum(b * v) - np.sum(a * u)) / (np.sum(a) + np.sum(b))
+    return u + shift, v - shift
+
+
+def _pot_duals(f, g, a, b, cost):
+    """Return the duals ``ot.emd(a, b, cost, log=True)`` reports for potentials.
+
+    Centered (:func:`_centered`); with zero weights, whose potentials the solver
+    never saw, each of those is first lowered by its largest violation of
+    ``u_i + v_j <= cost_ij`` (if positive) and the pair centered again: the
+    semantics of POT's ``estimate_dual_null_weights``.
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        u, v = _centered(f, g, a, b)
+        null_a, null_b = a == 0, b == 0
+        if cost.size and (null_a.any() or null_b.any()):
+            excess = u[:, None] + v[None, :] - cost
+            u = u - null_a * np.maximum(np.max(excess, axis=1), 0.0)
+            v = v - null_b * np.maximum(np.max(excess, axis=0), 0.0)
+            u, v = _centered(u, v, a, b)
+    return u, v
+
+
+def solve_exact(a, b, cost, num_iter_max=None):
+    """Exact OT by network simplex: the results of ``ot.emd`` with growing limits.
+
+    ``b`` is rescaled to the total of ``a`` and the rows and columns of zero
+    weight are left out of the problem passed to POT's compiled solver, as
+    POT 0.9.7's ``ot.emd`` does (the plan then gets zeros there), so the plan
+    is ``ot.emd``'s, bit for bit, for whichever optimal plan of several
+    ``ot.emd`` picks (ties in the costs). Falls back on ``ot.emd`` itself if
+    the compiled entry point is missing or rejects its arguments. Never warns.
 
     Parameters
     ----------
-    a, b, cost : ndarray
-        Marginals (same totals) and costs, C-contiguous float64.
+    a : array-like of shape (n,)
+        Row weights.
+    b : array-like of shape (m,)
+        Column weights; rescaled to the total of ``a`` (``b * a.sum() /
+        b.sum()``, as ``ot.emd``).
+    cost : array-like of shape (n, m)
+        Costs.
+    num_iter_max : int, optional
+        Iteration limit of one run (``ot.emd``'s ``numItermax``). By default
+        the limits of :func:`emd_limits`, in turn while the simplex stops at
+        the limit (it is deterministic: where a smaller limit sufficed, the
+        result is the same).
 
     Returns
     -------
-    result : tuple of (plan, f, g) or None
-        The plan and dual potentials, optimal or, after the warning of
-        :func:`emd_not_optimal` (pointing at the caller's caller), those of
-        the last limit; None when the compiled solver is unavailable or
-        rejects the arguments, for the caller to fall back on ``ot.emd``.
+    result : ExactOT
+        ``plan``, ``cost``, ``status`` (see :class:`ExactOT`), the last
+        ``limit`` tried, the solver's ``potentials`` and the duals ``u`` and
+        ``v`` of ``ot.emd(a, b, cost, log=True)`` (computed when first read).
+        The input arrays are not modified.
+
+    Notes
+    -----
+    With no nonzero weight in ``a`` or in the rescaled ``b`` nothing is
+    solved (POT 0.9.7's solver crashes on the empty problem that would be
+    left): the plan is zero and the status ``INFEASIBLE``, what the solver
+    reports for zero weights it is given.
     """
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    b_in = np.asarray(b, dtype=np.float64)
+    b = b_in * a.sum() / b_in.sum()
+    cost = np.ascontiguousarray(cost, dtype=np.float64)
+    n, m = cost.shape
+    first = _first_emd_limit(n, m) if num_iter_max is None else int(num_iter_max)
+    inputs = (a, b, cost)
+    # Nonzero weights (NaN counts, as in ot.emd's ``a != 0``).
+    kept_a, kept_b = np.count_nonzero(a), np.count_nonzero(b)
+    if not (kept_a and kept_b):
+        zeros = (np.zeros(n), np.zeros(m))
+        return ExactOT(np.zeros((n, m)), 0.0, INFEASIBLE, first, zeros, inputs)
     solver = _emd_c()
+    if solver is not None:
+        # Row and column indices kept (None: all), as ot.emd's ``a != 0``.
+        rows = None if kept_a == n else a.nonzero()[0]
+        cols = None if kept_b == m else b.nonzero()[0]
+        sub = (
+            inputs
+            if rows is None and cols is None
+            else _restricted(*inputs, rows, cols)
+        )
+        try:
+            plan, total, f, g, status = solver(*sub, first, 1)
+            limit = first
+            if status == MAX_ITER_REACHED and num_iter_max is None:
+                for limit in emd_limits(n, m)[1:]:
+                    plan, total, f, g, status = solver(*sub, limit, 1)
+                    if status != MAX_ITER_REACHED:
+                        break
+        except (TypeError, ValueError):  # pragma: no cover - other POT versions
+            solver = None
     if solver is None:
-        return None
-    try:
-        plan, f, g, code, limit = _simplex(solver, a, b, cost)
-    except (TypeError, ValueError):  # pragma: no cover - other POT versions
-        return None
-    if code == _EMD_MAX_ITER_REACHED:
-        emd_not_optimal(cost.shape, limit, stacklevel=3)
-    elif code != _EMD_OPTIMAL:
-        return None
+        limits = emd_limits(n, m) if num_iter_max is None else [first]
+        return _solve_by_pot(a, b_in, cost, limits, inputs)
+    if rows is not None or cols is not None:
+        plan, f, g = _inflated(plan, f, g, rows, cols, n, m)
+    return ExactOT(plan, total, status, limit, (f, g), inputs)
+
+
+def _restricted(a, b, cost, rows, cols):
+    """Restrict the problem to rows ``rows`` and columns ``cols`` (None: all)."""
+    if rows is not None:
+        a, cost = a[rows], cost.take(rows, axis=0)
+    if cols is not None:
+        b, cost = b[cols], cost.take(cols, axis=1)
+    return a, b, cost
+
+
+def _inflated(plan, f, g, rows, cols, n, m):
+    """Put a solution on rows ``rows`` and columns ``cols`` into zeros of n x m."""
+    if cols is not None:
+        g_whole = np.zeros(m)
+        g_whole[cols] = g
+        whole = np.zeros((plan.shape[0], m))
+        whole[:, cols] = plan
+        plan, g = whole, g_whole
+    if rows is not None:
+        f_whole = np.zeros(n)
+        f_whole[rows] = f
+        whole = np.zeros((n, m))
+        whole[rows] = plan
+        plan, f = whole, f_whole
     return plan, f, g
 
 
-def pot_emd(a, b, cost, plan=True, log=False, stacklevel=2):
-    """Exact OT by POT's ``ot.emd`` (or ``ot.emd2``), with growing limits.
+def _solve_by_pot(a, b, cost, limits, inputs):
+    """:func:`solve_exact` by ``ot.emd``, silencing its warnings."""
+    import ot
 
-    Runs with the limits of :func:`emd_limits` in turn while the simplex
-    stops at the limit, silencing POT's own warning about it meanwhile; if the
-    last limit is reached too, warns with :func:`emd_not_optimal`. Wherever
-    POT's default limit suffices the results are POT's, bit for bit.
+    for limit in limits:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_POT_WARNINGS)
+            plan, log = ot.emd(
+                a, b, cost, numItermax=limit, log=True, check_marginals=False
+            )
+        if log["result_code"] != MAX_ITER_REACHED:
+            break
+    duals = (log["u"], log["v"])
+    return ExactOT(
+        plan, log["cost"], log["result_code"], limit, duals, inputs, duals=duals
+    )
+
+
+def _warn_status(result, shape, stacklevel):
+    """Warn if ``result`` is not optimal, as the exact wrappers always have.
+
+    ``stacklevel`` counts from the function calling this one (2: its caller).
+    """
+    if result.status == MAX_ITER_REACHED:
+        emd_not_optimal(shape, result.limit, stacklevel + 1)
+    elif result.status != OPTIMAL:
+        warnings.warn(
+            result.message or f"Network simplex status {result.status}",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+
+
+def _plain_inputs(a, b, cost):
+    """Whether ``ot.emd`` would solve these as they are and return float64.
+
+    NumPy float64 weights, dense costs of matching shape, and totals passing
+    POT's check (``assert_almost_equal(..., decimal=6)``). Anything else (lists,
+    other dtypes or backends, empty weights meaning uniform ones, unequal
+    totals) goes to POT itself.
+    """
+    if not (type(a) is np.ndarray and type(b) is np.ndarray):
+        return False
+    if type(cost) is not np.ndarray or a.dtype != np.float64 or b.dtype != np.float64:
+        return False
+    if a.ndim != 1 or b.ndim != 1 or not a.size or not b.size:
+        return False
+    if cost.shape != (a.shape[0], b.shape[0]):
+        return False
+    return bool(abs(b.sum() - a.sum()) < 1.5 * 10.0**-6)
+
+
+def pot_emd(a, b, cost, plan=True, log=False, stacklevel=2):
+    """Exact OT as ``ot.emd`` (or ``ot.emd2``) computes it, with growing limits.
+
+    Solves with :func:`solve_exact` (the limits of :func:`emd_limits`) and
+    returns what ``ot.emd`` / ``ot.emd2`` return: the same plan or cost and,
+    with ``log``, the same dictionary (``cost``, ``u``, ``v``, ``warning``,
+    ``result_code``). Inputs that are not float64 NumPy arrays of matching
+    shapes and totals (lists, other dtypes, empty weights, unequal totals) go
+    to ``ot.emd`` itself, run with the same limits while it stops at them.
+    Wherever POT's default limit suffices the results are POT's, bit for bit.
 
     Parameters
     ----------
@@ -213,6 +430,36 @@ def pot_emd(a, b, cost, plan=True, log=False, stacklevel=2):
         The plan or its cost.
     log : dict
         Only if ``log``.
+
+    Warns
+    -----
+    ConvergenceWarning
+        If the last limit is reached (:func:`emd_not_optimal`); POT's own
+        warning about it is silenced.
+    UserWarning
+        POT's, if the problem is infeasible (or unbounded).
+    """
+    if not _plain_inputs(a, b, cost):
+        return _pot_emd_as_is(a, b, cost, plan, log, stacklevel + 1)
+    result = solve_exact(a, b, cost)
+    _warn_status(result, result.plan.shape, stacklevel + 1)
+    value = result.plan if plan else result.cost
+    if not log:
+        return value
+    info = {
+        "cost": result.cost,
+        "u": result.u,
+        "v": result.v,
+        "warning": result.message,
+        "result_code": result.status,
+    }
+    return value, info
+
+
+def _pot_emd_as_is(a, b, cost, plan, log, stacklevel):
+    """``ot.emd`` / ``ot.emd2`` on any input POT takes, with growing limits.
+
+    ``stacklevel`` counts from the function calling this one.
     """
     import ot
 
@@ -224,7 +471,7 @@ def pot_emd(a, b, cost, plan=True, log=False, stacklevel=2):
                 "ignore", message="numItermax reached", category=UserWarning
             )
             result, info = solve(a, b, cost, numItermax=limit, log=True)
-        if info["result_code"] != _EMD_MAX_ITER_REACHED:
+        if info["result_code"] != MAX_ITER_REACHED:
             break
     else:
         emd_not_optimal(shape, limit, stacklevel + 1)
@@ -232,7 +479,7 @@ def pot_emd(a, b, cost, plan=True, log=False, stacklevel=2):
 
 
 def exact_plan(a, b, cost):
-    """Exact OT plan by network simplex.
+    """Exact OT plan by network simplex (:func:`solve_exact`).
 
     Parameters
     ----------
@@ -248,14 +495,18 @@ def exact_plan(a, b, cost):
     -------
     plan : ndarray of shape (n, m)
         The plan ``ot.emd(a, b, cost)`` returns.
+
+    Warns
+    -----
+    ConvergenceWarning
+        If the simplex stops at its last limit (:func:`emd_not_optimal`).
+    UserWarning
+        POT's message, if the problem is infeasible.
     """
-    a = np.ascontiguousarray(a)
-    b = np.ascontiguousarray(b * (a.sum() / b.sum()))
-    cost = np.ascontiguousarray(cost)
-    solved = _compiled_simplex(a, b, cost)
-    if solved is not None:
-        return solved[0]
-    return pot_emd(a, b, cost, stacklevel=2)
+    result = solve_exact(a, b, cost)
+    if result.status != OPTIMAL:
+        _warn_status(result, result.plan.shape, 2)
+    return result.plan
 
 
 #: Sinkhorn starts from the exact OT duals, with an ε-scaling from this many
@@ -269,24 +520,21 @@ EXACT_START_REGS = 1.0
 def _exact_start(a, b, cost, reg):
     """Dual potentials and first ε-scaling level for a cold start.
 
-    The exact OT duals are the reg -> 0 limit of the entropic ones (up to
-    O(reg log n) and the degenerate directions), so starting from them skips
-    most of the ε-scaling. Without POT's solver: zeros and the cost range.
+    The exact OT duals (the potentials of :func:`solve_exact`, first limit
+    only) are the reg -> 0 limit of the entropic ones (up to O(reg log n) and
+    the degenerate directions), so starting from them skips most of the
+    ε-scaling. If the simplex does not reach optimality: zeros and the cost
+    range.
     """
     n, m = cost.shape
     spread = float(np.ptp(cost)) / 2.0 if cost.size else 0.0
-    solver = _emd_c()
-    if solver is not None and n and m:
-        try:
-            b = np.ascontiguousarray(b * (a.sum() / b.sum()))
-            _, f, g, code, _ = _simplex(solver, a, b, cost, retry=False)
-        except (TypeError, ValueError):  # pragma: no cover - other POT versions
-            code = None
-        if code == _EMD_OPTIMAL:
-            f = np.where(a > 0.0, f, -np.inf)
+    if n and m:
+        result = solve_exact(a, b, cost, num_iter_max=_first_emd_limit(n, m))
+        if result.status == OPTIMAL:
+            f, g = result.potentials
             return (
-                f,
-                np.asarray(g, dtype=np.float64).copy(),
+                np.where(a > 0.0, f, -np.inf),
+                np.array(g, dtype=np.float64),
                 min(spread, EXACT_START_REGS * reg),
             )
     return np.zeros(n), np.zeros(m), spread
@@ -305,24 +553,26 @@ def exact_duals(a, b, cost):
     -------
     f : ndarray of shape (n,)
         Potentials ``f`` with ``f_i + g_j <= cost_ij``, equality on the plan's
-        support (as ``ot.emd(..., log=True)["u"]``, up to a constant shift;
-        entries of rows without mass are not meaningful). Computed on the
-        costs scaled by a power of two near ``1 / max|cost|``, so their
-        relative accuracy does not depend on the scale of the costs.
+        support: ``ot.emd(..., log=True)["u"]`` (centered; rows without mass
+        get POT's feasible estimate). Computed on the costs scaled by a power
+        of two near ``1 / max|cost|``, so their relative accuracy does not
+        depend on the scale of the costs.
+
+    Warns
+    -----
+    ConvergenceWarning, UserWarning
+        As :func:`exact_plan`.
     """
-    a = np.ascontiguousarray(a, dtype=np.float64)
-    b = np.ascontiguousarray(b * (a.sum() / b.sum()), dtype=np.float64)
     # The simplex's tolerances are absolute: its potentials lose accuracy on
     # costs far from 1 (1e-4 relative at costs ~1e-12). Scaling the costs by
     # a power of two is exact, so the plan is unchanged and f scales back.
     cost = np.asarray(cost, dtype=np.float64)
     top = float(np.abs(cost).max()) if cost.size else 0.0
     scale = math.ldexp(1.0, -math.frexp(top)[1]) if 0.0 < top < math.inf else 1.0
-    cost = np.ascontiguousarray(cost * scale, dtype=np.float64)
-    solved = _compiled_simplex(a, b, cost)
-    if solved is not None:
-        return np.asarray(solved[1], dtype=np.float64) / scale
-    return pot_emd(a, b, cost, log=True, stacklevel=2)[1]["u"] / scale
+    result = solve_exact(a, b, cost * scale)
+    if result.status != OPTIMAL:
+        _warn_status(result, result.plan.shape, 2)
+    return result.u / scale
 
 
 def exact_plans(a, inputs, cost):
@@ -340,16 +590,21 @@ def exact_plans(a, inputs, cost):
     -------
     plans : ndarray of shape (n, m_1 + ... + m_K)
         Block k equals ``exact_plan(a, inputs[k], cost_k)``.
+
+    Warns
+    -----
+    ConvergenceWarning, UserWarning
+        As :func:`exact_plan`, for each block.
     """
     a = np.ascontiguousarray(a, dtype=np.float64)
-    total = a.sum()
-    plan = np.empty(cost.shape)
+    plan = np.empty(np.shape(cost))
     lo = 0
     for b in inputs:
         hi = lo + b.shape[0]
-        block = np.ascontiguousarray(cost[:, lo:hi])
-        solved = _compiled_simplex(a, b * (total / b.sum()), block)
-        plan[:, lo:hi] = exact_plan(a, b, block) if solved is None else solved[0]
+        result = solve_exact(a, b, cost[:, lo:hi])
+        if result.status != OPTIMAL:
+            _warn_status(result, result.plan.shape, 2)
+        plan[:, lo:hi] = result.plan
         lo = hi
     return plan
 
