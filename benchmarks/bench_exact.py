@@ -2,7 +2,7 @@
 
 Run ``python benchmarks/bench_exact.py [--quick] [--only NAME] [--json PATH]
 [--baseline REF]``. Every exact plan of skgmmot comes from
-``skgmmot._transport.solve_exact``, which rescales ``b``, leaves zero weights
+``skgmmot._engine.transport.solve_exact``, which rescales ``b``, leaves zero weights
 out and calls POT's compiled ``emd_c`` as ``ot.emd`` does. Section ``calls``
 times ``exact_plan`` against a bare ``emd_c`` call and ``ot.emd``; section
 ``fits`` times whole fits whose exact plans dominate. With ``--baseline REF``
@@ -41,8 +41,9 @@ from bench_flow import DATA as FLOW_DATA
 from bench_flow import POT_STEPS, load_problem
 from sklearn.exceptions import ConvergenceWarning
 
-import skgmmot._transport as transport
+import skgmmot._engine.transport as transport
 from skgmmot import GMMOTBarycenter, GMMOTFlow
+from skgmmot._engine.status import Notes
 
 #: Section ``calls``: square problems of these sizes.
 SIZES = (3, 10, 50, 300)
@@ -63,13 +64,24 @@ _BASELINE = {}
 # ----------------------------------------------------------------- baseline
 
 
+def _transport_path(ref, root):
+    """Where revision ``ref`` keeps the transport module (it moved in issue 15)."""
+    for path in ("skgmmot/_engine/transport.py", "skgmmot/_transport.py"):
+        found = subprocess.run(
+            ["git", "cat-file", "-e", f"{ref}:{path}"], cwd=root, check=False
+        )
+        if found.returncode == 0:
+            return path
+    raise SystemExit(f"no transport module in revision {ref}")
+
+
 def load_baseline(ref):
     """The ``_transport`` module of git revision (or file) ``ref``, as a module."""
     path = Path(ref)
     if not path.is_file():
         root = Path(__file__).resolve().parents[1]
         source = subprocess.run(
-            ["git", "show", f"{ref}:skgmmot/_transport.py"],
+            ["git", "show", f"{ref}:{_transport_path(ref, root)}"],
             cwd=root,
             capture_output=True,
             text=True,
@@ -84,13 +96,28 @@ def load_baseline(ref):
     return module
 
 
+def _old_call(function):
+    """``function`` of an older module, called as the current code calls it.
+
+    The solver's options and notes became keyword arguments (issue 15); an
+    older ``_transport`` warns by itself and takes neither.
+    """
+
+    def call(*args, notes=None, num_iter_max=None, **kwargs):
+        for name in ("max_iter", "tol", "stacklevel"):
+            kwargs.pop(name, None)
+        return function(*args, **kwargs)
+
+    return call
+
+
 def swapped_in(module):
     """Replace the current exact functions by ``module``'s in skgmmot's modules.
 
     Returns the list of (module, name, current function) to restore.
     """
     names = ("exact_plan", "exact_plans", "exact_duals", "pot_emd", "_exact_start")
-    current = {getattr(transport, n): getattr(module, n) for n in names}
+    current = {getattr(transport, n): _old_call(getattr(module, n)) for n in names}
     swaps = []
     for mod_name, mod in list(sys.modules.items()):
         if not mod_name.startswith("skgmmot") or mod is None:
@@ -158,9 +185,13 @@ def bench_calls(quick):
             b_direct = b * (a.sum() / b.sum())
             limit = transport.emd_limits(n, n)[0]
             expected = ot.emd(a, b, cost)
-            assert np.array_equal(transport.exact_plan(a, b, cost), expected)
+            assert np.array_equal(
+                transport.exact_plan(a, b, cost, notes=Notes()), expected
+            )
             contenders = {
-                "exact_plan": lambda a=a, b=b, c=cost: transport.exact_plan(a, b, c),
+                "exact_plan": lambda a=a, b=b, c=cost: transport.exact_plan(
+                    a, b, c, notes=Notes()
+                ),
                 "emd_c": lambda a=a, b=b_direct, c=cost, k=limit: solver(a, b, c, k, 1),
                 "ot.emd": lambda a=a, b=b, c=cost: ot.emd(a, b, c),
             }

@@ -37,7 +37,12 @@ from skgmmot._engine.maps import apply_map
 from skgmmot._engine.mixtures import Pooled, floor_eigenvalues
 from skgmmot._engine.seeding import cell_weights, kmeans_init, random_init
 from skgmmot._engine.status import Notes
-from skgmmot._engine.transport import exact_plan
+from skgmmot._engine.transport import (
+    SINKHORN_MAX_ITER,
+    SINKHORN_TOL,
+    Solver,
+    exact_plan,
+)
 from skgmmot._validation import (
     check_covariances,
     check_mixture,
@@ -188,6 +193,18 @@ class GMMOTBarycenter(
         ``reg``; in the units of the squared-distance costs).
     reg : float, default=0.1
         Entropic regularisation of ``ot_solver="sinkhorn"``.
+    numItermax : int, default=None
+        Iteration limit of the network simplex on each plan (``ot.emd``'s
+        ``numItermax``). None: the largest of 100000 and ``0.1 n m`` for an
+        n x m plan, then ten times that if the simplex stops at it. A plan
+        left at the limit gives one ``ConvergenceWarning`` per call.
+    sinkhorn_max_iter : int, default=10000
+        Sinkhorn iterations at most per plan, with ``ot_solver="sinkhorn"``
+        (POT's ``max_iter``; the estimator's ``max_iter`` counts the
+        fixed-point iterations).
+    sinkhorn_tol : float, default=1e-10
+        Sinkhorn stops when a plan misses its marginals by less than this
+        (Euclidean norm of the row or column error; POT's ``tol``).
     projection : {"euclidean", "bures"}, default="euclidean"
         How a plan row selects a Gaussian of an input: the convex combination
         of its components' means and covariances ("euclidean", fast), or their
@@ -349,6 +366,9 @@ class GMMOTBarycenter(
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "ot_solver": [StrOptions({"exact", "sinkhorn"})],
         "reg": [Interval(numbers.Real, 0, None, closed="neither")],
+        "numItermax": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "sinkhorn_max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "sinkhorn_tol": [Interval(numbers.Real, 0, None, closed="neither")],
         "projection": [StrOptions({"euclidean", "bures"})],
         "learn_weights": ["boolean"],
         "unseen_domains": [StrOptions({"fit", "raise"})],
@@ -369,6 +389,9 @@ class GMMOTBarycenter(
         tol=1e-6,
         ot_solver="exact",
         reg=0.1,
+        numItermax=None,
+        sinkhorn_max_iter=SINKHORN_MAX_ITER,
+        sinkhorn_tol=SINKHORN_TOL,
         projection="euclidean",
         learn_weights=True,
         gmm=None,
@@ -385,6 +408,9 @@ class GMMOTBarycenter(
         self.tol = tol
         self.ot_solver = ot_solver
         self.reg = reg
+        self.numItermax = numItermax
+        self.sinkhorn_max_iter = sinkhorn_max_iter
+        self.sinkhorn_tol = sinkhorn_tol
         self.projection = projection
         self.learn_weights = learn_weights
         self.gmm = gmm
@@ -500,6 +526,17 @@ class GMMOTBarycenter(
         else:
             print(line, flush=True)
 
+    def _solver(self, notes):
+        """Return the plans' solver with this estimator's options."""
+        return Solver(
+            self.ot_solver,
+            self.reg,
+            num_iter_max=self.numItermax,
+            max_iter=self.sinkhorn_max_iter,
+            tol=self.sinkhorn_tol,
+            notes=notes,
+        )
+
     def _solve(self, mixtures, rng, notes):
         """Run the fixed point from one start.
 
@@ -513,7 +550,7 @@ class GMMOTBarycenter(
             lambdas = check_weights(self.weights, K, "weights (one per input mixture)")
         inputs = Pooled(mixtures, lambdas)
         means, covs, w = self._initial_mixture(inputs, rng)
-        planner = Planner(self.ot_solver, self.reg, n_jobs=self.n_jobs, notes=notes)
+        planner = Planner(self._solver(notes), n_jobs=self.n_jobs)
         start = time.perf_counter()
         result = fixed_point(
             inputs,
@@ -693,11 +730,11 @@ class GMMOTBarycenter(
         if len(new):
             parts = [(label, X[labels == label]) for label in new]
             mixtures = self._group_models(parts, self._new_group_seeds(new))
+            notes = Notes()
             for label, mixture in zip(new, mixtures, strict=True):
-                plan = group_plan(
-                    barycenter, mixture, self.ot_solver, self.reg, stacklevel=4
-                )
+                plan = group_plan(barycenter, mixture, self._solver(notes))
                 maps[label] = (mixture, plan)
+            warn_notes(notes)
         return maps
 
     def transform(self, X, *, sample_domain=None):
@@ -801,14 +838,14 @@ class GMMOTBarycenter(
                 min_n_init=SCORE_N_INIT,
             )
             total = np.zeros(X.shape[0])
+            notes = Notes()
             for fold, mixture in zip(folds, mixtures, strict=True):
-                plan = group_plan(
-                    barycenter, mixture, self.ot_solver, self.reg, stacklevel=4
-                )
+                plan = group_plan(barycenter, mixture, self._solver(notes))
                 scored = np.setdiff1d(rows, fold)
                 total[scored] += mixture_log_likelihood(
                     X[scored], carried_mixture(barycenter, mixture, plan)
                 )
+            warn_notes(notes)
             # Every sample is scored by the SCORE_FOLDS - 1 folds without it.
             out[rows] = total[rows] / (SCORE_FOLDS - 1)
         return out
@@ -855,11 +892,19 @@ class GMMOTBarycenter(
                 )
             target = (self.means_, self.covariances_, self.weights_)
             losses = []
+            notes = Notes()
             reference = ("the barycenter", self.n_features_in_)
             for means, covs, weights in check_mixture_list(X, "X", reference=reference):
                 cost = cost_matrix(means, covs, target[0], target[1])
-                plan = exact_plan(weights, target[2], cost)
+                plan = exact_plan(
+                    weights,
+                    target[2],
+                    cost,
+                    num_iter_max=self.numItermax,
+                    notes=notes,
+                )
                 losses.append(float(np.sum(plan * cost)))
+            warn_notes(notes)
             return -float(np.mean(losses))
         if sample_domain is None:
             return float(np.mean(self.score_samples(X)))

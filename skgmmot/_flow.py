@@ -28,6 +28,7 @@ from skgmmot._engine.maps import apply_map, carry, geodesic_state
 from skgmmot._engine.mixtures import floor_eigenvalues
 from skgmmot._engine.mixtures import posterior as mixture_posterior
 from skgmmot._engine.status import Notes
+from skgmmot._engine.transport import SINKHORN_MAX_ITER, SINKHORN_TOL, Solver
 from skgmmot._validation import (
     check_coordinates,
     check_covariances,
@@ -111,6 +112,17 @@ default=("means", "covariances", "weights")
     reg : float, default=0.1
         Entropic regularisation of ``ot_solver="sinkhorn"``, in the units of
         the squared-distance costs.
+    numItermax : int, default=None
+        Iteration limit of the network simplex on each plan (``ot.emd``'s
+        ``numItermax``). None: the largest of 100000 and ``0.1 n m`` for an
+        n x m plan, then ten times that if the simplex stops at it. A plan
+        left at the limit gives one ``ConvergenceWarning`` per call.
+    sinkhorn_max_iter : int, default=10000
+        Sinkhorn iterations at most per plan, with ``ot_solver="sinkhorn"``
+        (POT's ``max_iter``).
+    sinkhorn_tol : float, default=1e-10
+        Sinkhorn stops when a plan misses its marginals by less than this
+        (Euclidean norm of the row or column error; POT's ``tol``).
     gmm : GaussianMixture, default=None
         Template cloned and fitted to samples; default
         ``GaussianMixture(n_components=n_components)``. Its ``random_state``,
@@ -241,6 +253,9 @@ default=("means", "covariances", "weights")
         "flow": [tuple, list],
         "ot_solver": [StrOptions({"exact", "sinkhorn"})],
         "reg": [Interval(numbers.Real, 0, None, closed="neither")],
+        "numItermax": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "sinkhorn_max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "sinkhorn_tol": [Interval(numbers.Real, 0, None, closed="neither")],
         "gmm": [GaussianMixture, None],
         "transport": [StrOptions({"bary", "rand"})],
         "random_state": ["random_state"],
@@ -259,6 +274,9 @@ default=("means", "covariances", "weights")
         flow=_FLOWS,
         ot_solver="exact",
         reg=0.1,
+        numItermax=None,
+        sinkhorn_max_iter=SINKHORN_MAX_ITER,
+        sinkhorn_tol=SINKHORN_TOL,
         gmm=None,
         transport="bary",
         random_state=None,
@@ -273,6 +291,9 @@ default=("means", "covariances", "weights")
         self.flow = flow
         self.ot_solver = ot_solver
         self.reg = reg
+        self.numItermax = numItermax
+        self.sinkhorn_max_iter = sinkhorn_max_iter
+        self.sinkhorn_tol = sinkhorn_tol
         self.gmm = gmm
         self.transport = transport
         self.random_state = random_state
@@ -389,13 +410,20 @@ default=("means", "covariances", "weights")
         rng = fit_random_state(self.random_state)
         source, target = self._endpoints(X, sample_domain, rng)
         notes = Notes()
+        solver = Solver(
+            self.ot_solver,
+            self.reg,
+            num_iter_max=self.numItermax,
+            max_iter=self.sinkhorn_max_iter,
+            tol=self.sinkhorn_tol,
+            notes=notes,
+        )
         if self.method == "gradient":
             fitted = gradient_flow(
                 source,
                 target,
                 flow,
-                solver=self.ot_solver,
-                reg=self.reg,
+                solver=solver,
                 learning_rate=self.learning_rate,
                 tol=self.tol,
                 n_steps=self.n_steps,
@@ -426,8 +454,7 @@ default=("means", "covariances", "weights")
             fitted = geodesic(
                 source,
                 target,
-                solver=self.ot_solver,
-                reg=self.reg,
+                solver=solver,
                 n_steps=self.n_steps,
             )
         for name in (

@@ -15,8 +15,10 @@ import numpy as np
 
 from skgmmot._engine.mixtures import Pooled
 from skgmmot._engine.pairwise import block_losses
+from skgmmot._engine.status import Notes
 from skgmmot._parallel import effective_n_jobs, run_chunks
-from skgmmot._validation import check_mixture_list
+from skgmmot._validation import check_mixture_list, check_num_iter_max
+from skgmmot._warnings import warn_notes
 from skgmmot.exceptions import InvalidInputError
 
 __all__ = ["pairwise_gmm_ot_distances"]
@@ -45,7 +47,9 @@ def _row_chunks(work, n_chunks):
     return sorted({0, *(int(c) for c in cuts if 0 < c < work.shape[0]), work.shape[0]})
 
 
-def pairwise_gmm_ot_distances(mixtures, Y=None, *, squared=False, n_jobs=None):
+def pairwise_gmm_ot_distances(
+    mixtures, Y=None, *, squared=False, n_jobs=None, numItermax=None
+):
     r"""GMM-OT distances between every pair of Gaussian mixtures.
 
     Entry ``(i, j)`` is :math:`MW_2(\mu_i, \nu_j)`, the square root of
@@ -88,6 +92,10 @@ def pairwise_gmm_ot_distances(mixtures, Y=None, *, squared=False, n_jobs=None):
         ``"multiprocessing"`` backend (forked workers) works too. Calls
         estimated to take under a second serially run on this thread
         whatever ``n_jobs`` says: starting workers takes longer.
+    numItermax : int, default=None
+        Iteration limit of the network simplex on each pair (``ot.emd``'s
+        ``numItermax``). None: the largest of 100000 and ``0.1 k_s k_t``,
+        then ten times that if the simplex stops at it.
 
     Returns
     -------
@@ -161,6 +169,7 @@ def pairwise_gmm_ot_distances(mixtures, Y=None, *, squared=False, n_jobs=None):
         raise InvalidInputError(
             f"n_jobs must be None or a non-zero integer, got {n_jobs!r}."
         )
+    numItermax = check_num_iter_max(numItermax)
     rows = check_mixture_list(mixtures, "mixtures")
     d = rows[0][0].shape[1]
     symmetric = Y is None
@@ -196,13 +205,18 @@ def pairwise_gmm_ot_distances(mixtures, Y=None, *, squared=False, n_jobs=None):
         if first >= m:
             continue
         shift = lo - first if symmetric else None
-        tasks.append((row_pool.block(lo, hi), col_pool.block(first, m), shift))
+        tasks.append(
+            (row_pool.block(lo, hi), col_pool.block(first, m), shift, numItermax)
+        )
         places.append((lo, hi, first))
     blocks = run_chunks(block_losses, tasks, n_jobs=n_jobs)
 
     out = np.zeros((n, m))
-    for (lo, hi, first), block in zip(places, blocks, strict=True):
+    notes = Notes()
+    for (lo, hi, first), (block, block_notes) in zip(places, blocks, strict=True):
         out[lo:hi, first:] = block
+        notes.merge(block_notes)
+    warn_notes(notes)
     if symmetric:
         out = out + out.T  # the lower triangle and the diagonal are exact zeros
     return out if squared else np.sqrt(np.maximum(out, 0.0))

@@ -722,6 +722,24 @@ def check_positive_int(value, label, *, allow_zero=False):
     return int(value)
 
 
+def check_num_iter_max(value, label="numItermax"):
+    """Validate the exact solver's iteration limit: None or a positive integer.
+
+    Parameters
+    ----------
+    value : int or None
+    label : str, default="numItermax"
+        How the message names the argument.
+
+    Returns
+    -------
+    value : int or None
+    """
+    if value is None:
+        return None
+    return check_positive_int(value, label)
+
+
 def check_tolerance(value, label):
     """Validate a non-negative, finite tolerance.
 

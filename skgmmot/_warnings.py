@@ -50,24 +50,25 @@ def user_stacklevel():
     return level
 
 
-def warn_notes(notes, category=None):
+def warn_notes(notes):
     """Warn once per kind of problem recorded in ``notes``.
+
+    Notes of category ``"convergence"`` become scikit-learn's
+    ``ConvergenceWarning``, those of category ``"user"`` a ``UserWarning``
+    (as POT's for infeasible problems).
 
     Parameters
     ----------
     notes : Notes
         Problems met by the computation.
-    category : type of Warning, default=ConvergenceWarning
-        The warning class.
     """
     if not notes:
         return
-    if category is None:
-        from sklearn.exceptions import ConvergenceWarning
+    from sklearn.exceptions import ConvergenceWarning
 
-        category = ConvergenceWarning
+    classes = {"convergence": ConvergenceWarning, "user": UserWarning}
     level = user_stacklevel()
-    for _, (message, count) in notes.items():
+    for _, (message, count, category) in notes.items():
         if count > 1:
             message = f"{message} (met {count} times in this call)"
-        warnings.warn(message, category, stacklevel=level)
+        warnings.warn(message, classes[category], stacklevel=level)

@@ -40,7 +40,7 @@ from skgmmot._engine.costs import cost_matrix, gaussian_pair_maps
 from skgmmot._engine.maps import apply_map, geodesic_state
 from skgmmot._engine.mixtures import Pooled, log_mixture_pdf
 from skgmmot._engine.status import Notes
-from skgmmot._engine.transport import pot_emd
+from skgmmot._engine.transport import Solver, pot_emd
 from skgmmot._validation import (
     _as_float_array,
     check_gaussians,
@@ -48,6 +48,7 @@ from skgmmot._validation import (
     check_means,
     check_mixture,
     check_n_features,
+    check_num_iter_max,
     check_points,
     check_positive_int,
     check_time,
@@ -100,14 +101,18 @@ def _check_pair(m_s, m_t, C_s, C_t, w_s=None, w_t=None, source_pd=False):
     return src, tgt
 
 
-def _exact_ot(a, b, cost, plan, log):
+def _exact_ot(a, b, cost, plan, log, numItermax):
     """Solve the discrete OT problem with POT's network simplex.
 
-    POT's ``ot.emd`` (``ot.emd2`` for ``plan=False``), with an iteration limit
-    that grows with the problem and a ``ConvergenceWarning`` if it is still
-    reached (see ``skgmmot._engine.transport.pot_emd``).
+    POT's ``ot.emd`` (``ot.emd2`` for ``plan=False``) with the iteration limit
+    ``numItermax`` (None: a limit that grows with the problem), and one
+    ``ConvergenceWarning`` at the user's line if it is reached (see
+    ``skgmmot._engine.transport.pot_emd``).
     """
-    return pot_emd(a, b, cost, plan=plan, log=log, stacklevel=3)
+    notes = Notes()
+    out = pot_emd(a, b, cost, plan=plan, log=log, num_iter_max=numItermax, notes=notes)
+    warn_notes(notes)
+    return out
 
 
 def dist_bures_squared(m_s, m_t, C_s, C_t):
@@ -162,7 +167,7 @@ def dist_bures_squared(m_s, m_t, C_s, C_t):
     return cost_matrix(ms, Cs, mt, Ct)
 
 
-def gmm_ot_loss(m_s, m_t, C_s, C_t, w_s, w_t, log=False):
+def gmm_ot_loss(m_s, m_t, C_s, C_t, w_s, w_t, log=False, *, numItermax=None):
     r"""GMM-OT distance (squared) between two Gaussian mixtures.
 
     .. math::
@@ -188,6 +193,11 @@ def gmm_ot_loss(m_s, m_t, C_s, C_t, w_s, w_t, log=False):
         Also return POT's log dictionary (dual potentials ``u``, ``v``,
         ``cost``, ``warning``, ``result_code``).
 
+    numItermax : int, default=None
+        Keyword-only. Iteration limit of the network simplex (``ot.emd``'s
+        ``numItermax``). None: the largest of 100000 and ``0.1 k_s k_t``,
+        then ten times that if the simplex stops at it.
+
     Returns
     -------
     loss : float
@@ -200,9 +210,10 @@ def gmm_ot_loss(m_s, m_t, C_s, C_t, w_s, w_t, log=False):
     -----
     sklearn.exceptions.ConvergenceWarning
         If the network simplex stops at its iteration limit before reaching
-        optimality (the result is then not optimal). The limit grows with
-        ``k_s * k_t`` (POT's fixed default of 100000 stops early from about
-        3000 components on), with one retry at ten times the limit.
+        optimality (the result is then not optimal): ``numItermax``, or by
+        default a limit that grows with ``k_s * k_t`` (POT's fixed default of
+        100000 stops early from about 3000 components on), with one retry at
+        ten times the limit.
 
     See Also
     --------
@@ -226,11 +237,11 @@ def gmm_ot_loss(m_s, m_t, C_s, C_t, w_s, w_t, log=False):
     """
     (ms, Cs, ws), (mt, Ct, wt) = _check_pair(m_s, m_t, C_s, C_t, w_s, w_t)
     cost = cost_matrix(ms, Cs, mt, Ct)
-    out = _exact_ot(ws, wt, cost, plan=False, log=log)
+    out = _exact_ot(ws, wt, cost, False, log, check_num_iter_max(numItermax))
     return list(out) if log else out
 
 
-def gmm_ot_plan(m_s, m_t, C_s, C_t, w_s, w_t, log=False):
+def gmm_ot_plan(m_s, m_t, C_s, C_t, w_s, w_t, log=False, *, numItermax=None):
     r"""Optimal transport plan between the components of two Gaussian mixtures.
 
     Parameters
@@ -251,6 +262,11 @@ def gmm_ot_plan(m_s, m_t, C_s, C_t, w_s, w_t, log=False):
     log : bool, default=False
         Also return POT's log dictionary.
 
+    numItermax : int, default=None
+        Keyword-only. Iteration limit of the network simplex (``ot.emd``'s
+        ``numItermax``). None: the largest of 100000 and ``0.1 k_s k_t``,
+        then ten times that if the simplex stops at it.
+
     Returns
     -------
     plan : ndarray of shape (k_s, k_t)
@@ -262,9 +278,10 @@ def gmm_ot_plan(m_s, m_t, C_s, C_t, w_s, w_t, log=False):
     -----
     sklearn.exceptions.ConvergenceWarning
         If the network simplex stops at its iteration limit before reaching
-        optimality (the result is then not optimal). The limit grows with
-        ``k_s * k_t`` (POT's fixed default of 100000 stops early from about
-        3000 components on), with one retry at ten times the limit.
+        optimality (the result is then not optimal): ``numItermax``, or by
+        default a limit that grows with ``k_s * k_t`` (POT's fixed default of
+        100000 stops early from about 3000 components on), with one retry at
+        ten times the limit.
 
     See Also
     --------
@@ -289,7 +306,7 @@ def gmm_ot_plan(m_s, m_t, C_s, C_t, w_s, w_t, log=False):
     """
     (ms, Cs, ws), (mt, Ct, wt) = _check_pair(m_s, m_t, C_s, C_t, w_s, w_t)
     cost = cost_matrix(ms, Cs, mt, Ct)
-    return _exact_ot(ws, wt, cost, plan=True, log=log)
+    return _exact_ot(ws, wt, cost, True, log, check_num_iter_max(numItermax))
 
 
 #: Largest accepted gap between a user plan's row sums and the source weights.
@@ -331,7 +348,18 @@ def _check_plan(plan, w_s, k_t):
 
 
 def gmm_ot_apply_map(
-    x, m_s, m_t, C_s, C_t, w_s, w_t, plan=None, method="bary", seed=None
+    x,
+    m_s,
+    m_t,
+    C_s,
+    C_t,
+    w_s,
+    w_t,
+    plan=None,
+    method="bary",
+    seed=None,
+    *,
+    numItermax=None,
 ):
     r"""Move samples with the GMM-OT map between two Gaussian mixtures.
 
@@ -377,6 +405,11 @@ def gmm_ot_apply_map(
     seed : int, numpy.random.RandomState, numpy.random.Generator or None
         Randomness of ``method="rand"``.
 
+    numItermax : int, default=None
+        Keyword-only. Iteration limit of the network simplex (``ot.emd``'s
+        ``numItermax``). None: the largest of 100000 and ``0.1 k_s k_t``,
+        then ten times that if the simplex stops at it.
+
     Returns
     -------
     out : ndarray of shape (n, d)
@@ -410,13 +443,13 @@ def gmm_ot_apply_map(
     x = check_points(x, ms.shape[1], "x")
     if plan is None:
         cost = cost_matrix(ms, Cs, mt, Ct)
-        plan = _exact_ot(ws, wt, cost, plan=True, log=False)
+        plan = _exact_ot(ws, wt, cost, True, False, check_num_iter_max(numItermax))
     else:
         plan = _check_plan(plan, ws, mt.shape[0])
     return apply_map(x, (ms, Cs, ws), (mt, Ct), plan, method, seed)
 
 
-def gmm_ot_interpolate(source, target, t):
+def gmm_ot_interpolate(source, target, t, *, numItermax=None):
     r"""Return the GMM-OT geodesic between two Gaussian mixtures at time ``t``.
 
     McCann's displacement interpolation restricted to Gaussian mixtures
@@ -446,6 +479,11 @@ def gmm_ot_interpolate(source, target, t):
         positive semi-definite.
     t : float
         Time in [0, 1].
+
+    numItermax : int, default=None
+        Keyword-only. Iteration limit of the network simplex (``ot.emd``'s
+        ``numItermax``). None: the largest of 100000 and ``0.1 k_s k_t``,
+        then ten times that if the simplex stops at it.
 
     Returns
     -------
@@ -483,7 +521,7 @@ def gmm_ot_interpolate(source, target, t):
     tgt = check_mixture(target, "target mixture")
     _check_pair_features(src, tgt)
     cost = cost_matrix(src[0], src[1], tgt[0], tgt[1])
-    plan = _exact_ot(src[2], tgt[2], cost, plan=True, log=False)
+    plan = _exact_ot(src[2], tgt[2], cost, True, False, check_num_iter_max(numItermax))
     rows, cols = np.nonzero(plan > 0.0)
     maps = gaussian_pair_maps(src[1], tgt[1], rows, cols)
     return geodesic_state(src, tgt, (rows, cols, maps, plan[rows, cols]), t)
@@ -719,6 +757,8 @@ def gmm_barycenter_fixed_point(
     iterations=100,
     log=False,
     barycentric_proj_method="euclidean",
+    *,
+    numItermax=None,
 ):
     r"""GMM-OT barycenter of Gaussian mixtures by the fixed-point method.
 
@@ -759,6 +799,11 @@ def gmm_barycenter_fixed_point(
         (including the initial point).
     barycentric_proj_method : {"euclidean", "bures"}, default="euclidean"
         How each input's selected Gaussian is formed from a plan row.
+
+    numItermax : int, default=None
+        Keyword-only. Iteration limit of the network simplex (``ot.emd``'s
+        ``numItermax``). None: the largest of 100000 and ``0.1 k_s k_t``,
+        then ten times that if the simplex stops at it.
 
     Returns
     -------
@@ -811,6 +856,7 @@ def gmm_barycenter_fixed_point(
     else:
         w_bar = check_weights(w_bar, n, "w_bar")
     iterations = check_positive_int(iterations, "iterations", allow_zero=True)
+    numItermax = check_num_iter_max(numItermax)
 
     means_its, covs_its = [], []
 
@@ -827,7 +873,7 @@ def gmm_barycenter_fixed_point(
         covs,
         w_bar,
         projection=barycentric_proj_method,
-        planner=Planner("exact", None, notes=notes),
+        planner=Planner(Solver("exact", num_iter_max=numItermax, notes=notes)),
         max_iter=iterations,
         notes=notes,
         callback=record,
@@ -1117,7 +1163,9 @@ def _check_atol(atol):
     return float(atol)
 
 
-def gmm_ot_plan_density(x, y, m_s, m_t, C_s, C_t, w_s, w_t, plan=None, atol=1e-2):
+def gmm_ot_plan_density(
+    x, y, m_s, m_t, C_s, C_t, w_s, w_t, plan=None, atol=1e-2, *, numItermax=None
+):
     r"""Density of the GMM-OT coupling at every pair of points, as POT defines it.
 
     The GMM-OT coupling between the mixtures is
@@ -1170,6 +1218,11 @@ def gmm_ot_plan_density(x, y, m_s, m_t, C_s, C_t, w_s, w_t, plan=None, atol=1e-2
     atol : float, default=1e-2
         Distance below which ``y`` counts as the image of ``x``.
 
+    numItermax : int, default=None
+        Keyword-only. Iteration limit of the network simplex (``ot.emd``'s
+        ``numItermax``). None: the largest of 100000 and ``0.1 k_s k_t``,
+        then ten times that if the simplex stops at it.
+
     Returns
     -------
     density : ndarray of shape (n, m)
@@ -1208,7 +1261,7 @@ def gmm_ot_plan_density(x, y, m_s, m_t, C_s, C_t, w_s, w_t, plan=None, atol=1e-2
     atol = _check_atol(atol)
     if plan is None:
         cost = cost_matrix(ms, Cs, mt, Ct)
-        plan = _exact_ot(ws, wt, cost, plan=True, log=False)
+        plan = _exact_ot(ws, wt, cost, True, False, check_num_iter_max(numItermax))
     else:
         plan = _check_plan(plan, ws, mt.shape[0])
     return gaussian.plan_density(x, y, (ms, Cs), (mt, Ct), plan, atol)

@@ -25,6 +25,8 @@ from skgmmot._engine.alignment import (
     group_plan,
     mixture_log_likelihood,
 )
+from skgmmot._engine.status import Notes
+from skgmmot._engine.transport import Solver
 from skgmmot.datasets import BATCH_EFFECT_CENTERS, make_batch_effect_samples
 from skgmmot.ot import gmm_ot_loss
 from tests.conftest import make_gmm
@@ -78,7 +80,7 @@ def _grid_search(X, groups, sizes=range(1, 7)):
 def test_carried_mixture_reweights_the_reached_group_components(rng, d, gmm_factory):
     barycenter = gmm_factory(4, d)
     group = gmm_factory(3, d)
-    plan = group_plan(barycenter, group, "exact", 0.1)
+    plan = group_plan(barycenter, group, Solver("exact", notes=Notes()))
     means, covs, weights = carried_mixture(barycenter, group, plan)
     # Reference: a loop over barycenter components.
     mass = np.zeros(3)
@@ -99,7 +101,7 @@ def test_carried_mixture_of_a_matching_barycenter_is_the_group(gmm_factory):
     group = gmm_factory(3, 2)
     order = np.array([2, 0, 1])
     barycenter = tuple(a[order] for a in group)
-    plan = group_plan(barycenter, group, "exact", 0.1)
+    plan = group_plan(barycenter, group, Solver("exact", notes=Notes()))
     means, covs, weights = carried_mixture(barycenter, group, plan)
     np.testing.assert_array_equal(means, group[0])
     np.testing.assert_array_equal(covs, group[1])
@@ -109,7 +111,7 @@ def test_carried_mixture_of_a_matching_barycenter_is_the_group(gmm_factory):
 def test_carried_mixture_leaves_out_unreached_and_zero_weight(gmm_factory):
     group = gmm_factory(3, 2)
     barycenter = (group[0][[0, 1]], group[1][[0, 1]], np.array([1.0, 0.0]))
-    plan = group_plan(barycenter, group, "exact", 0.1)
+    plan = group_plan(barycenter, group, Solver("exact", notes=Notes()))
     means, _, weights = carried_mixture(barycenter, group, plan)
     # The zero-weight component reaches nothing; the other reaches one.
     np.testing.assert_array_equal(means, group[0][[np.argmax(plan[0])]])

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
-import skgmmot._transport as transport
+import skgmmot._engine.transport as transport
 from skgmmot import (
     GMMOTBarycenter,
     GMMOTFlow,
@@ -26,7 +26,8 @@ from skgmmot import (
     gmm_ot_plan,
     pairwise_gmm_ot_distances,
 )
-from skgmmot._transport import (
+from skgmmot._engine.status import Notes
+from skgmmot._engine.transport import (
     INFEASIBLE,
     MAX_ITER_REACHED,
     OPTIMAL,
@@ -103,10 +104,12 @@ def test_the_problems_have_several_optimal_plans(tie_problems):
 def test_every_exact_path_gives_ot_emds_plan(tie_problems):
     for a, b, cost in tie_problems:
         expected = ot.emd(a, b, cost)
-        np.testing.assert_array_equal(exact_plan(a, b, cost), expected)
+        np.testing.assert_array_equal(exact_plan(a, b, cost, notes=Notes()), expected)
         np.testing.assert_array_equal(solve_exact(a, b, cost).plan, expected)
-        np.testing.assert_array_equal(pot_emd(a, b, cost), expected)
-        plans = exact_plans(a, [b, b[::-1]], np.hstack([cost, cost[:, ::-1]]))
+        np.testing.assert_array_equal(pot_emd(a, b, cost, notes=Notes()), expected)
+        plans = exact_plans(
+            a, [b, b[::-1]], np.hstack([cost, cost[:, ::-1]]), notes=Notes()
+        )
         m = b.shape[0]
         np.testing.assert_array_equal(plans[:, :m], expected)
         np.testing.assert_array_equal(
@@ -125,7 +128,7 @@ def test_edge_shapes(n, m, zeros, global_random_seed):
         expected, log = ot.emd(a, b, cost, log=True)
         result = solve_exact(a, b, cost)
         np.testing.assert_array_equal(result.plan, expected)
-        np.testing.assert_array_equal(exact_plan(a, b, cost), expected)
+        np.testing.assert_array_equal(exact_plan(a, b, cost, notes=Notes()), expected)
         np.testing.assert_array_equal(result.u, log["u"])
         np.testing.assert_array_equal(result.v, log["v"])
         assert result.cost == log["cost"]
@@ -154,12 +157,12 @@ def test_hypothesis_ties_and_zero_weights(n, m, data):
     expected, log = ot.emd(a, b, cost, log=True)
     result = solve_exact(a, b, cost)
     np.testing.assert_array_equal(result.plan, expected)
-    np.testing.assert_array_equal(exact_plan(a, b, cost), expected)
-    np.testing.assert_array_equal(exact_plans(a, [b], cost), expected)
+    np.testing.assert_array_equal(exact_plan(a, b, cost, notes=Notes()), expected)
+    np.testing.assert_array_equal(exact_plans(a, [b], cost, notes=Notes()), expected)
     np.testing.assert_array_equal(result.u, log["u"])
     np.testing.assert_array_equal(result.v, log["v"])
     assert result.cost == log["cost"]
-    plan, info = pot_emd(a, b, cost, log=True)
+    plan, info = pot_emd(a, b, cost, log=True, notes=Notes())
     np.testing.assert_array_equal(plan, expected)
     assert list(info) == list(log)
 
@@ -220,14 +223,14 @@ def test_pot_emd_returns_what_pot_returns(tie_problems):
     for a, b, cost in tie_problems[:500]:
         for plan, solve in ((True, ot.emd), (False, ot.emd2)):
             expected, log = solve(a, b, cost, log=True)
-            value, info = pot_emd(a, b, cost, plan=plan, log=True)
+            value, info = pot_emd(a, b, cost, plan=plan, log=True, notes=Notes())
             assert type(value) is type(expected)
             np.testing.assert_array_equal(value, expected)
             assert list(info) == list(log)
             for key in log:
                 assert type(info[key]) is type(log[key]), key
                 np.testing.assert_array_equal(info[key], log[key])
-            assert type(pot_emd(a, b, cost, plan=plan)) is type(expected)
+            assert type(pot_emd(a, b, cost, plan=plan, notes=Notes())) is type(expected)
 
 
 @pytest.mark.parametrize(
@@ -245,7 +248,7 @@ def test_pot_emd_on_other_inputs(convert, rng):
     args = convert(a, b, cost)
     for plan, solve in ((True, ot.emd), (False, ot.emd2)):
         expected, log = solve(*args, log=True)
-        value, info = pot_emd(*args, plan=plan, log=True)
+        value, info = pot_emd(*args, plan=plan, log=True, notes=Notes())
         assert type(value) is type(expected)
         np.testing.assert_array_equal(value, expected)
         assert getattr(value, "dtype", None) == getattr(expected, "dtype", None)
@@ -258,7 +261,7 @@ def test_pot_emd_raises_as_pot_on_unequal_totals():
     with pytest.raises(AssertionError, match="same sum"):
         ot.emd(a, b, cost)
     with pytest.raises(AssertionError, match="same sum"):
-        pot_emd(a, b, cost)
+        pot_emd(a, b, cost, notes=Notes())
 
 
 def test_exact_duals_are_ot_emds_u(tie_problems):
@@ -268,11 +271,11 @@ def test_exact_duals_are_ot_emds_u(tie_problems):
         cost = (cost + rng.rand(*cost.shape)) / (cost.max() + 1.0)
         cost.flat[0] = 0.75
         np.testing.assert_array_equal(
-            exact_duals(a, b, cost), ot.emd(a, b, cost, log=True)[1]["u"]
+            exact_duals(a, b, cost, notes=Notes()), ot.emd(a, b, cost, log=True)[1]["u"]
         )
         scaled = cost * 2.0**-40
         np.testing.assert_allclose(
-            exact_duals(a, b, scaled) * 2.0**40,
+            exact_duals(a, b, scaled, notes=Notes()) * 2.0**40,
             ot.emd(a, b, cost, log=True)[1]["u"],
             rtol=0,
             atol=1e-12,
@@ -296,9 +299,9 @@ def test_inputs_are_not_modified(tie_problems):
         copies = [x.copy() for x in (a, b, cost)]
         result = solve_exact(a, b, cost)
         result.u  # noqa: B018 - the duals are computed on first use
-        exact_plans(a, [b, b], np.hstack([cost, cost]))
-        pot_emd(a, b, cost, log=True)
-        exact_duals(a, b, cost)
+        exact_plans(a, [b, b], np.hstack([cost, cost]), notes=Notes())
+        pot_emd(a, b, cost, log=True, notes=Notes())
+        exact_duals(a, b, cost, notes=Notes())
         for x, y in zip((a, b, cost), copies, strict=True):
             np.testing.assert_array_equal(x, y)
 
@@ -365,27 +368,34 @@ def test_no_mass_is_infeasible_without_crashing():
             result = solve_exact(a, b, cost)
         assert result.status == INFEASIBLE
         np.testing.assert_array_equal(result.plan, np.zeros((3, 2)))
-        with (
-            np.errstate(all="ignore"),
-            pytest.warns(UserWarning, match="Problem infeasible"),
-        ):
-            np.testing.assert_array_equal(exact_plan(a, b, cost), np.zeros((3, 2)))
+        notes = Notes()
+        with np.errstate(all="ignore"):
+            plan = exact_plan(a, b, cost, notes=notes)
+        np.testing.assert_array_equal(plan, np.zeros((3, 2)))
+        [(kind, (message, _, category))] = notes.items()
+        assert kind == "emd status" and category == "user"
+        assert "Problem infeasible" in message
 
 
-def test_wrappers_warn_from_the_status(rng, monkeypatch):
+def test_wrappers_note_the_status(rng, monkeypatch):
     a, b, cost = _hard_problem(rng)
     _tiny_limits(monkeypatch, retries=0)
-    match = "stopped at its limit of 1 iterations on a 20 x 20 OT problem"
+    match = "stopped at its limit of 1 iterations"
     for solve in (
-        lambda: exact_plan(a, b, cost),
-        lambda: exact_plans(a, [b], cost),
-        lambda: exact_duals(a, b, cost),
-        lambda: pot_emd(a, b, cost),
+        lambda notes: exact_plan(a, b, cost, notes=notes),
+        lambda notes: exact_plans(a, [b], cost, notes=notes),
+        lambda notes: exact_duals(a, b, cost, notes=notes),
+        lambda notes: pot_emd(a, b, cost, notes=notes),
     ):
-        with pytest.warns(ConvergenceWarning, match=match) as record:
-            solve()
-        assert len(record) == 1
-        assert record[0].filename == __file__
+        notes = Notes()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the engine never warns
+            solve(notes)
+        [(kind, (message, count, _))] = notes.items()
+        assert kind == "emd" and count == 1 and match in message
+    notes = Notes()
+    exact_plan(a, b, cost, num_iter_max=1, notes=notes)
+    assert "numItermax=1" in notes.items()[0][1][0]
 
 
 # ------------------------------------------------------------------ fallback
@@ -408,8 +418,12 @@ def test_fallback_on_ot_emd_gives_the_same_results(
         np.testing.assert_array_equal(result.v, direct.v)
         assert result.cost == direct.cost
         assert result.status == OPTIMAL
-        np.testing.assert_array_equal(exact_plan(a, b, cost), direct.plan)
-        np.testing.assert_array_equal(exact_plans(a, [b], cost), direct.plan)
+        np.testing.assert_array_equal(
+            exact_plan(a, b, cost, notes=Notes()), direct.plan
+        )
+        np.testing.assert_array_equal(
+            exact_plans(a, [b], cost, notes=Notes()), direct.plan
+        )
     a, b, cost = tie_problems[0]
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -13,6 +13,7 @@ import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 import skgmmot._engine.transport as transport
+from skgmmot._engine.status import Notes
 from skgmmot._engine.transport import (
     SINKHORN_TOL,
     exact_plan,
@@ -50,7 +51,7 @@ def _check(plan, expected, a, b):
 def test_matches_pot(rng, shape, relative_reg):
     a, b, M = _random_problem(rng, *shape, scale=100.0)
     reg = relative_reg * 100.0
-    plan = sinkhorn_plan(a, b, M, reg)
+    plan = sinkhorn_plan(a, b, M, reg, notes=Notes())
     _check(plan, _pot(a, b, M, reg), a, b)
 
 
@@ -81,7 +82,7 @@ def test_small_reg_with_nearly_split_support():
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        plan, log = sinkhorn_plan(a, b, M, 0.1, log=True)
+        plan, log = sinkhorn_plan(a, b, M, 0.1, log=True, notes=Notes())
     f, g = log["f"], log["g"]
     # POT does not converge here in 2e5 iterations, but the solution is
     # certified: a plan of Gibbs form exp((f_i + g_j - M_ij) / reg) with the
@@ -98,7 +99,7 @@ def test_zero_masses(rng):
     a[1] = 0.0
     b[2] = 0.0
     a, b = a / a.sum(), b / b.sum()
-    plan, log = sinkhorn_plan(a, b, M, 0.5, log=True)
+    plan, log = sinkhorn_plan(a, b, M, 0.5, log=True, notes=Notes())
     f, g = log["f"], log["g"]
     assert np.all(plan[1] == 0.0) and np.all(plan[:, 2] == 0.0)
     keep_a, keep_b = a > 0, b > 0
@@ -110,45 +111,53 @@ def test_zero_masses(rng):
 def test_without_pots_solver(rng, monkeypatch):
     """Cold start from zeros when POT's compiled solver is unavailable."""
     a, b, M = _random_problem(rng, 8, 7, scale=100.0)
-    expected = sinkhorn_plan(a, b, M, 0.5)
+    expected = sinkhorn_plan(a, b, M, 0.5, notes=Notes())
     monkeypatch.setattr(transport, "_emd_c", lambda: None)
     np.testing.assert_allclose(
-        sinkhorn_plan(a, b, M, 0.5), expected, rtol=1e-6, atol=1e-14
+        sinkhorn_plan(a, b, M, 0.5, notes=Notes()), expected, rtol=1e-6, atol=1e-14
     )
-    _check(sinkhorn_plan(a, b, M, 0.5), _pot(a, b, M, 0.5), a, b)
+    _check(sinkhorn_plan(a, b, M, 0.5, notes=Notes()), _pot(a, b, M, 0.5), a, b)
 
 
 def test_does_not_modify_inputs(rng):
     a, b, M = _random_problem(rng, 4, 6, scale=10.0)
     copies = [x.copy() for x in (a, b, M)]
-    sinkhorn_plan(a, b, M, 0.3)
+    sinkhorn_plan(a, b, M, 0.3, notes=Notes())
     for x, y in zip((a, b, M), copies, strict=True):
         np.testing.assert_array_equal(x, y)
 
 
-def test_warns_when_not_converged(rng, monkeypatch):
+def test_notes_when_not_converged(rng):
     a, b, M = _random_problem(rng, 6, 5, scale=1000.0)
-    monkeypatch.setattr(transport, "SINKHORN_MAX_ITER", 1)
-    with pytest.warns(ConvergenceWarning, match="Sinkhorn did not converge"):
-        sinkhorn_plan(a, b, M, 0.01)
+    notes = Notes()
+    sinkhorn_plan(a, b, M, 0.01, max_iter=1, notes=notes)
+    [(kind, (message, count, category))] = notes.items()
+    assert kind == "sinkhorn" and count == 1 and category == "convergence"
+    assert "Sinkhorn did not converge" in message and "at most 1 iterations" in message
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (4, 6), (10, 3)])
 def test_exact_plan_is_pots_emd(rng, shape):
     a, b, M = _random_problem(rng, *shape, scale=10.0)
     b = b * (1.0 + 1e-9)  # ot.emd rescales b to a's total; so must we
-    np.testing.assert_allclose(exact_plan(a, b, M), ot.emd(a, b, M), atol=1e-15)
+    np.testing.assert_allclose(
+        exact_plan(a, b, M, notes=Notes()), ot.emd(a, b, M), atol=1e-15
+    )
     if shape[0] == 1:
         return
     a[0] = 0.0
     a /= a.sum()
-    np.testing.assert_allclose(exact_plan(a, b, M), ot.emd(a, b, M), atol=1e-15)
+    np.testing.assert_allclose(
+        exact_plan(a, b, M, notes=Notes()), ot.emd(a, b, M), atol=1e-15
+    )
 
 
 def test_exact_plan_falls_back_on_pot(rng, monkeypatch):
     a, b, M = _random_problem(rng, 4, 5, scale=10.0)
     monkeypatch.setattr(transport, "_emd_c", lambda: None)
-    np.testing.assert_allclose(exact_plan(a, b, M), ot.emd(a, b, M), atol=1e-15)
+    np.testing.assert_allclose(
+        exact_plan(a, b, M, notes=Notes()), ot.emd(a, b, M), atol=1e-15
+    )
 
 
 @pytest.mark.slow
@@ -180,7 +189,7 @@ def test_converges_on_hard_random_problems():
         reg = (np.ptp(M) + 1e-3) * 10.0 ** rng.uniform(-6, 0)
         with warnings.catch_warnings():
             warnings.simplefilter("error", ConvergenceWarning)
-            plan, log = sinkhorn_plan(a, b, M, reg, log=True)
+            plan, log = sinkhorn_plan(a, b, M, reg, log=True, notes=Notes())
         f, g = log["f"], log["g"]
         np.testing.assert_allclose(plan.sum(axis=1), a, atol=1e-12)
         assert np.linalg.norm(plan.sum(axis=0) - b) < SINKHORN_TOL
@@ -196,7 +205,7 @@ def test_batch_equals_single_problems(rng):
     a /= a.sum()
     inputs = [b / b.sum() for b in (rng.rand(3) + 0.1, rng.rand(5) + 0.1)]
     cost = 100.0 * rng.rand(7, 8)
-    plan, (f, g) = sinkhorn_plans(a, inputs, cost, 0.5)
+    plan, (f, g) = sinkhorn_plans(a, inputs, cost, 0.5, notes=Notes())
     assert plan.shape == (7, 8) and f.shape == (2, 7) and g.shape == (8,)
     _check(plan[:, :3], _pot(a, inputs[0], cost[:, :3], 0.5), a, inputs[0])
     _check(plan[:, 3:], _pot(a, inputs[1], cost[:, 3:], 0.5), a, inputs[1])
@@ -224,12 +233,12 @@ def test_warm_starts_give_the_cold_plans():
         moved = M + np.abs(rng.randn(*M.shape)) * reg * 10.0 ** rng.uniform(-1, 4)
         with warnings.catch_warnings():
             warnings.simplefilter("error", ConvergenceWarning)
-            _, potentials = sinkhorn_plans(a / a.sum(), inputs, M, reg)
+            _, potentials = sinkhorn_plans(a / a.sum(), inputs, M, reg, notes=Notes())
             a = a + 0.1 * rng.rand(n) * (a > 0)  # the weights may move too
             warm, _ = sinkhorn_plans(
-                a / a.sum(), inputs, moved, reg, potentials=potentials
+                a / a.sum(), inputs, moved, reg, potentials=potentials, notes=Notes()
             )
-            cold, _ = sinkhorn_plans(a / a.sum(), inputs, moved, reg)
+            cold, _ = sinkhorn_plans(a / a.sum(), inputs, moved, reg, notes=Notes())
         np.testing.assert_allclose(warm, cold, rtol=1e-6, atol=1e-9)
 
 
@@ -241,6 +250,10 @@ def test_exact_plans_are_pots_emd_blocks(rng, monkeypatch):
     expected = np.hstack(
         [ot.emd(a, inputs[0], cost[:, :4]), ot.emd(a, inputs[1], cost[:, 4:])]
     )
-    np.testing.assert_allclose(exact_plans(a, inputs, cost), expected, atol=1e-15)
+    np.testing.assert_allclose(
+        exact_plans(a, inputs, cost, notes=Notes()), expected, atol=1e-15
+    )
     monkeypatch.setattr(transport, "_emd_c", lambda: None)
-    np.testing.assert_allclose(exact_plans(a, inputs, cost), expected, atol=1e-15)
+    np.testing.assert_allclose(
+        exact_plans(a, inputs, cost, notes=Notes()), expected, atol=1e-15
+    )

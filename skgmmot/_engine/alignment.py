@@ -28,33 +28,26 @@ import numpy as np
 
 from skgmmot._engine.costs import cost_matrix
 from skgmmot._engine.mixtures import log_mixture_pdf
-from skgmmot._engine.transport import exact_plan, sinkhorn_plan
 
 __all__ = ["carried_mixture", "group_plan", "mixture_log_likelihood"]
 
 
-def group_plan(barycenter, group, solver, reg, stacklevel=2):
+def group_plan(barycenter, group, solver):
     """Plan from the barycenter's components to a group mixture's.
 
     Parameters
     ----------
     barycenter, group : tuple of ndarray
         ``(means, covariances, weights)`` of both mixtures.
-    solver : {"exact", "sinkhorn"}
-        Network simplex, or log-domain Sinkhorn with regularisation ``reg``.
-    reg : float
-        Entropic regularisation of ``solver="sinkhorn"``.
-    stacklevel : int, default=2
-        Of the Sinkhorn ``ConvergenceWarning``, counted from the caller.
+    solver : Solver
+        Solves the plan (``skgmmot._engine.transport.Solver``).
 
     Returns
     -------
     plan : ndarray of shape (k_barycenter, k_group)
     """
     cost = cost_matrix(barycenter[0], barycenter[1], group[0], group[1])
-    if solver == "exact":
-        return exact_plan(barycenter[2], group[2], cost)
-    return sinkhorn_plan(barycenter[2], group[2], cost, reg, stacklevel=stacklevel + 1)
+    return solver.plan(barycenter[2], group[2], cost)
 
 
 def carried_mixture(barycenter, group, plan):

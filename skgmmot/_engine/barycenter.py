@@ -12,7 +12,8 @@ callback sees every iterate (the function's ``log``, the estimator's
 import numpy as np
 
 from skgmmot._engine.costs import cost_matrix
-from skgmmot._engine.transport import exact_plans, sinkhorn_plans
+from skgmmot._engine.status import Notes
+from skgmmot._engine.transport import exact_plans
 from skgmmot._engine.weights import optimal_weights
 from skgmmot._kernels._barycenter import (
     _bures_barycenters,
@@ -197,36 +198,38 @@ def fixed_point_update(means, covs, w_bar, pooled, lambdas, plan, method, notes)
     )
 
 
+def _exact_block(a, inputs, cost, num_iter_max):
+    """Exact plans of a group of inputs and their notes (a joblib task)."""
+    notes = Notes()
+    plan = exact_plans(a, inputs, cost, num_iter_max=num_iter_max, notes=notes)
+    return plan, notes
+
+
 class Planner:
     """Solves the plans from barycenter weights to every pooled input.
 
     Parameters
     ----------
-    solver : {"exact", "sinkhorn"}
-        Network simplex, or log-domain Sinkhorn with regularisation ``reg``.
-    reg : float
-        Entropic regularisation of ``"sinkhorn"``.
+    solver : Solver
+        The plans' solver and its options (``skgmmot._engine.transport``).
     n_jobs : int or None, default=None
         Workers for large exact problems (see ``PARALLEL_PLANS_ABOVE``).
-    notes : Notes, optional
-        Receives the solvers' notes.
 
     Sinkhorn warm-starts from the potentials of the previous call.
     """
 
-    def __init__(self, solver, reg, n_jobs=None, notes=None):
+    def __init__(self, solver, n_jobs=None):
         self.solver = solver
-        self.reg = reg
+        self.kind = solver.kind
         self.n_jobs = n_jobs
-        self.notes = notes
         self.potentials = None
 
     def __call__(self, a, pooled, cost):
         """Return the plans from ``a`` to every input, side by side (n, p)."""
-        if self.solver == "exact":
+        if self.kind == "exact":
             return self._exact(a, pooled, cost)
-        plan, self.potentials = sinkhorn_plans(
-            a, pooled.weights, cost, self.reg, potentials=self.potentials, stacklevel=6
+        plan, self.potentials = self.solver.plans(
+            a, pooled.weights, cost, self.potentials
         )
         return plan
 
@@ -236,16 +239,17 @@ class Planner:
         Every plan is solved exactly as in the serial call, so the result does
         not depend on the number of workers. POT's network simplex releases
         the GIL, so threads are preferred unless
-        :func:`joblib.parallel_config` says otherwise.
+        :func:`joblib.parallel_config` says otherwise; each task returns its
+        notes with its plans, so that processes report them too.
         """
         sizes = np.diff(pooled.bounds)
         n = a.shape[0]
         work = float(np.sum(n * sizes * (n + sizes))) / 2.0
-        if work < PARALLEL_PLANS_ABOVE or sizes.size < 2:
-            return exact_plans(a, pooled.weights, cost)
-        n_workers = effective_n_jobs(self.n_jobs)
+        n_workers = 1
+        if work >= PARALLEL_PLANS_ABOVE and sizes.size >= 2:
+            n_workers = effective_n_jobs(self.n_jobs)
         if n_workers == 1:
-            return exact_plans(a, pooled.weights, cost)
+            return self.solver.plans(a, pooled.weights, cost)[0]
         groups = np.array_split(np.arange(sizes.size), min(sizes.size, 2 * n_workers))
         tasks = [
             (
@@ -254,11 +258,14 @@ class Planner:
                 np.ascontiguousarray(
                     cost[:, pooled.bounds[group[0]] : pooled.bounds[group[-1] + 1]]
                 ),
+                self.solver.num_iter_max,
             )
             for group in groups
         ]
-        blocks = run_chunks(exact_plans, tasks, n_jobs=self.n_jobs, prefer="threads")
-        return np.hstack(blocks)
+        blocks = run_chunks(_exact_block, tasks, n_jobs=self.n_jobs, prefer="threads")
+        for _, notes in blocks:
+            self.solver.notes.merge(notes)
+        return np.hstack([plan for plan, _ in blocks])
 
 
 def plans_and_objective(means, covs, weights, pooled, planner):
@@ -360,7 +367,7 @@ def fixed_point(
             w, lp_plans, _ = optimal_weights(
                 pooled.split(cost), pooled.weights, lambdas
             )
-            if planner.solver == "exact":
+            if planner.kind == "exact":
                 plan = np.hstack(lp_plans)
             else:
                 plan = planner(w, pooled, cost)
@@ -379,7 +386,7 @@ def fixed_point(
         # With exact plans and fixed weights the update is a function of
         # the plans alone: unchanged plans mean the next iterate is this one.
         if decrease <= tol * abs(curve[-2]) or (
-            planner.solver == "exact"
+            planner.kind == "exact"
             and not learning
             and np.array_equal(plan, previous_plan)
         ):

@@ -12,7 +12,6 @@ import numpy as np
 from skgmmot._engine.costs import cost_matrix, plan_pairs
 from skgmmot._engine.maps import geodesic_state
 from skgmmot._engine.mixtures import floor_eigenvalues, posterior
-from skgmmot._engine.transport import exact_plan, sinkhorn_plan
 from skgmmot._kernels._flow import _flow_step
 
 __all__ = ["geodesic", "gradient_flow", "newton_inverse"]
@@ -25,21 +24,18 @@ STEP_GROWTH = 1.5
 ROUNDING = 64
 
 
-def _evaluate(means, covs, weights_list, target, solver, reg):
+def _evaluate(means, covs, weights_list, target, solver):
     """Costs of one source, and plan and loss for each candidate weight vector."""
     cost = cost_matrix(means, covs, target[0], target[1])
-    return _evaluate_plans(cost, weights_list, target, solver, reg)
+    return _evaluate_plans(cost, weights_list, target, solver)
 
 
-def _evaluate_plans(cost, weights_list, target, solver, reg):
+def _evaluate_plans(cost, weights_list, target, solver):
     """Plan and loss for each candidate weight vector, given the costs."""
     wt = target[2]
     results = []
     for w in weights_list:
-        if solver == "exact":
-            plan = exact_plan(w, wt, cost)
-        else:
-            plan = sinkhorn_plan(w, wt, cost, reg, stacklevel=7)
+        plan = solver.plan(w, wt, cost)
         results.append((plan, float(np.sum(plan * cost))))
     return cost, results
 
@@ -74,7 +70,7 @@ def _threshold(tol, loss, source, target):
     return max(tol * loss, ROUNDING * np.finfo(float).eps * traces)
 
 
-def _weight_step(w, w_mirror, s, cost, loss, optimum, target, solver, reg):
+def _weight_step(w, w_mirror, s, cost, loss, optimum, target, solver):
     """Return the weight move that lowers the loss most, with its plan and loss.
 
     The mirror step ``w_mirror`` is kept if it gains at least ``s`` times the
@@ -85,7 +81,7 @@ def _weight_step(w, w_mirror, s, cost, loss, optimum, target, solver, reg):
     when neither lowers the loss, and ``mirror_gains`` whether the mirror
     step lowers it (its step size grows if so).
     """
-    _, [(plan, value)] = _evaluate_plans(cost, [w_mirror], target, solver, reg)
+    _, [(plan, value)] = _evaluate_plans(cost, [w_mirror], target, solver)
     mirror_gains = value < loss
     w_star, best = optimum
     guaranteed = s * (loss - best)
@@ -93,7 +89,7 @@ def _weight_step(w, w_mirror, s, cost, loss, optimum, target, solver, reg):
         return w_mirror, plan, value, True
     if guaranteed > 0.0:
         w_fw = (1.0 - s) * w + s * w_star
-        _, [(plan_fw, value_fw)] = _evaluate_plans(cost, [w_fw], target, solver, reg)
+        _, [(plan_fw, value_fw)] = _evaluate_plans(cost, [w_fw], target, solver)
         if value_fw < min(value, loss):
             return w_fw, plan_fw, value_fw, mirror_gains
     if mirror_gains:
@@ -107,7 +103,6 @@ def gradient_flow(
     flow,
     *,
     solver,
-    reg,
     learning_rate,
     tol,
     n_steps,
@@ -144,9 +139,8 @@ def gradient_flow(
         positive definite.
     flow : sequence of str
         Which of "means", "covariances", "weights" move.
-    solver : {"exact", "sinkhorn"}
-    reg : float
-        Entropic regularisation of ``"sinkhorn"``.
+    solver : Solver
+        Solves the plans (``skgmmot._engine.transport.Solver``).
     learning_rate : float
         The step ``tau`` in (0, 1].
     tol : float
@@ -170,7 +164,7 @@ def gradient_flow(
     moves = ("means" in flow, "covariances" in flow, "weights" in flow)
     mt, Ct, wt = target
     m, C, w = source
-    cost, [(plan, loss)] = _evaluate(m, C, [w], target, solver, reg)
+    cost, [(plan, loss)] = _evaluate(m, C, [w], target, solver)
     k, d = m.shape
     identity = np.broadcast_to(np.eye(d), (k, d, d))
     means, covs, weights, losses = [m], [C], [w], [loss]
@@ -181,7 +175,7 @@ def gradient_flow(
     eta = tau  # mirror step on the weights
     threshold = _threshold(tol, loss, source, target)
     # Sinkhorn plans are not optimal for their weights: no weight certificate.
-    certify_weights = solver == "exact"
+    certify_weights = solver.kind == "exact"
     converged = False
     gap = 0.0
     optimum = None  # _optimal_weights(cost, wt), once needed
@@ -205,7 +199,7 @@ def gradient_flow(
                 break
             # Stationary: a last step puts the weights at their optimum.
             _, [(plan_star, loss_star)] = _evaluate_plans(
-                cost, [w_star], target, solver, reg
+                cost, [w_star], target, solver
             )
             if not loss_star < loss:
                 converged = True
@@ -228,7 +222,7 @@ def gradient_flow(
                         m1, C1, A, w_mirror, _ = _flow_step(
                             m, C, w, mt, Ct, plan, cost, loss, step, eta, *moves
                         )
-                    trial = _evaluate(m1, C1, [w], target, solver, reg)
+                    trial = _evaluate(m1, C1, [w], target, solver)
                     if trial[1][0][1] <= loss:
                         new_cost, [(new_plan, new_loss)] = trial
                         new_optimum = None
@@ -249,7 +243,6 @@ def gradient_flow(
                     new_optimum,
                     target,
                     solver,
-                    reg,
                 )
                 eta = eta * STEP_GROWTH if mirror_won else 0.5 * eta
                 if plan_w is not None:
@@ -285,14 +278,14 @@ def gradient_flow(
     }
 
 
-def geodesic(source, target, *, solver, reg, n_steps):
+def geodesic(source, target, *, solver, n_steps):
     """Sample the displacement interpolation through the optimal plan.
 
     Parameters
     ----------
     source, target : tuple of ndarray
         ``(means, covariances, weights)``.
-    solver, reg
+    solver : Solver
         The plan's solver (see :func:`gradient_flow`).
     n_steps : int
         The path has ``n_steps + 1`` evenly spaced times.
@@ -303,7 +296,7 @@ def geodesic(source, target, *, solver, reg, n_steps):
         The estimator's fitted attributes.
     """
     m, C, w = source
-    _, [(plan, loss)] = _evaluate(m, C, [w], target, solver, reg)
+    _, [(plan, loss)] = _evaluate(m, C, [w], target, solver)
     rows, cols, maps = plan_pairs(source[1], target[1], plan, source[2] > 0.0)
     pairs = (rows, cols, maps, plan[rows, cols])
     times = np.linspace(0.0, 1.0, n_steps + 1)

@@ -11,6 +11,7 @@ import itertools
 import numpy as np
 
 from skgmmot._engine.costs import cost_matrix
+from skgmmot._engine.status import Notes
 from skgmmot._engine.transport import exact_plan
 
 __all__ = ["block_losses", "tiles"]
@@ -35,7 +36,7 @@ def tiles(offsets, limit):
     return bounds
 
 
-def block_losses(rows, cols, shift):
+def block_losses(rows, cols, shift, num_iter_max=None):
     """Squared GMM-OT distances between a block of row and column mixtures.
 
     Parameters
@@ -49,6 +50,8 @@ def block_losses(rows, cols, shift):
         shift`` (the upper triangle of a symmetric matrix, ``shift`` being
         the global index of the first row minus that of the first column);
         the other entries are 0.
+    num_iter_max : int, optional
+        POT's ``numItermax`` of the exact solver; None: growing limits.
 
     Returns
     -------
@@ -56,11 +59,15 @@ def block_losses(rows, cols, shift):
         ``sum(plan * cost)`` of the exact plan of every pair, row mixture as
         source. Each entry depends only on its two mixtures, not on the block
         or its tiling.
+    notes : Notes
+        The solver's problems (returned, so that worker processes report
+        them too).
     """
     r_means, r_covs, r_weights, r_off = rows
     c_means, c_covs, c_weights, c_off = cols
     n_rows, n_cols = r_off.shape[0] - 1, c_off.shape[0] - 1
     out = np.zeros((n_rows, n_cols))
+    notes = Notes()
     col_tiles = tiles(c_off, TILE_COLUMNS)
     widest = max(c_off[hi] - c_off[lo] for lo, hi in itertools.pairwise(col_tiles))
     row_tiles = tiles(r_off, max(1, TILE_ENTRIES // max(1, widest)))
@@ -81,6 +88,12 @@ def block_losses(rows, cols, shift):
                     block = np.ascontiguousarray(
                         cost[i0:i1, c_off[c] - ca : c_off[c + 1] - ca]
                     )
-                    plan = exact_plan(a, c_weights[c_off[c] : c_off[c + 1]], block)
+                    plan = exact_plan(
+                        a,
+                        c_weights[c_off[c] : c_off[c + 1]],
+                        block,
+                        num_iter_max=num_iter_max,
+                        notes=notes,
+                    )
                     out[r, c] = (plan * block).sum()
-    return out
+    return out, notes

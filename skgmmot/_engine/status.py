@@ -21,7 +21,7 @@ class Notes:
         self._found = {}
         self._lock = threading.Lock()
 
-    def add(self, kind, message):
+    def add(self, kind, message, category="convergence"):
         """Record one occurrence of ``kind``; the first message is kept.
 
         Parameters
@@ -30,20 +30,23 @@ class Notes:
             What went wrong, e.g. ``"emd"`` or ``"sinkhorn"``.
         message : str
             The text of the warning the caller will give.
+        category : {"convergence", "user"}, default="convergence"
+            The caller warns with scikit-learn's ``ConvergenceWarning``, or
+            with a ``UserWarning``.
         """
         with self._lock:
-            first, count = self._found.get(kind, (message, 0))
-            self._found[kind] = (first, count + 1)
+            first, count, cat = self._found.get(kind, (message, 0, category))
+            self._found[kind] = (first, count + 1, cat)
 
     def merge(self, other):
         """Add the notes of ``other`` (e.g. from another process) to these."""
-        for kind, (message, count) in other.items():
+        for kind, (message, count, category) in other.items():
             with self._lock:
-                first, seen = self._found.get(kind, (message, 0))
-                self._found[kind] = (first, seen + count)
+                first, seen, cat = self._found.get(kind, (message, 0, category))
+                self._found[kind] = (first, seen + count, cat)
 
     def items(self):
-        """List ``(kind, (first message, count))`` in the order first met."""
+        """List ``(kind, (first message, count, category))``, in the order met."""
         with self._lock:
             return list(self._found.items())
 

@@ -113,34 +113,43 @@ def emd_limits(n, m):
     return limits
 
 
-def emd_not_optimal(shape, limit, stacklevel=2):
-    """Warn that the network simplex stopped at its limit, before optimality.
+def note_status(result, shape, notes, num_iter_max=None):
+    """Note a non-optimal exact solve in ``notes`` (nothing if optimal).
 
     Parameters
     ----------
+    result : ExactOT
     shape : tuple of int
         Shape of the cost matrix.
-    limit : int
-        The last iteration limit tried.
-    stacklevel : int, default=2
-        Passed to :func:`warnings.warn`, counted from the caller.
-
-    Warns
-    -----
-    ConvergenceWarning
-        Always.
+    notes : Notes
+        Receives an ``"emd"`` note (iteration limit; a ``ConvergenceWarning``
+        for the caller) or an ``"emd status"`` note (infeasible or unbounded,
+        POT's message; a ``UserWarning``).
+    num_iter_max : int, optional
+        The user's limit, if any (the message says how to raise it).
     """
-    from sklearn.exceptions import ConvergenceWarning
-
-    warnings.warn(
-        f"The network simplex stopped at its limit of {limit} iterations on a "
-        f"{shape[0]} x {shape[1]} OT problem, before reaching optimality: the "
-        "plan and its cost are not optimal, and the plan may miss part of the "
-        "weights. Raise the limit with "
-        "skgmmot._engine.transport.EMD_MAX_ITER (or EMD_ITER_PER_ENTRY, EMD_RETRIES), "
-        "or solve the cost matrix with ot.emd(a, b, M, numItermax=...).",
-        ConvergenceWarning,
-        stacklevel=stacklevel + 1,
+    if result.status == OPTIMAL:
+        return
+    if result.status != MAX_ITER_REACHED:
+        notes.add(
+            "emd status",
+            result.message or f"Network simplex status {result.status}",
+            category="user",
+        )
+        return
+    source = (
+        f"numItermax={num_iter_max}"
+        if num_iter_max is not None
+        else "its automatic limits (the largest of 100000 and 0.1 n m, then ten "
+        "times that)"
+    )
+    notes.add(
+        "emd",
+        f"The network simplex stopped at its limit of {result.limit} iterations "
+        f"on a {shape[0]} x {shape[1]} OT problem ({source}), before reaching "
+        "optimality: the plan and its cost are not optimal, and the plan may "
+        "miss part of the weights. Raise the limit with numItermax (an argument "
+        "of skgmmot's functions and a parameter of its estimators).",
     )
 
 
@@ -367,21 +376,6 @@ def _solve_by_pot(a, b, cost, limits, inputs):
     )
 
 
-def _warn_status(result, shape, stacklevel):
-    """Warn if ``result`` is not optimal, as the exact wrappers always have.
-
-    ``stacklevel`` counts from the function calling this one (2: its caller).
-    """
-    if result.status == MAX_ITER_REACHED:
-        emd_not_optimal(shape, result.limit, stacklevel + 1)
-    elif result.status != OPTIMAL:
-        warnings.warn(
-            result.message or f"Network simplex status {result.status}",
-            UserWarning,
-            stacklevel=stacklevel + 1,
-        )
-
-
 def _plain_inputs(a, b, cost):
     """Whether ``ot.emd`` would solve these as they are and return float64.
 
@@ -401,10 +395,11 @@ def _plain_inputs(a, b, cost):
     return bool(abs(b.sum() - a.sum()) < 1.5 * 10.0**-6)
 
 
-def pot_emd(a, b, cost, plan=True, log=False, stacklevel=2):
+def pot_emd(a, b, cost, plan=True, log=False, *, num_iter_max=None, notes):
     """Exact OT as ``ot.emd`` (or ``ot.emd2``) computes it, with growing limits.
 
-    Solves with :func:`solve_exact` (the limits of :func:`emd_limits`) and
+    Solves with :func:`solve_exact` (``num_iter_max``, or the limits of
+    :func:`emd_limits`) and
     returns what ``ot.emd`` / ``ot.emd2`` return: the same plan or cost and,
     with ``log``, the same dictionary (``cost``, ``u``, ``v``, ``warning``,
     ``result_code``). Inputs that are not float64 NumPy arrays of matching
@@ -421,8 +416,10 @@ def pot_emd(a, b, cost, plan=True, log=False, stacklevel=2):
         Return the plan (``ot.emd``); False: the cost (``ot.emd2``).
     log : bool, default=False
         Also return POT's log dictionary.
-    stacklevel : int, default=2
-        Passed to :func:`warnings.warn`, counted from the caller.
+    num_iter_max : int, optional
+        POT's ``numItermax``: one run at this limit. None: growing limits.
+    notes : Notes
+        Receives the status if it is not optimal (:func:`note_status`).
 
     Returns
     -------
@@ -431,18 +428,12 @@ def pot_emd(a, b, cost, plan=True, log=False, stacklevel=2):
     log : dict
         Only if ``log``.
 
-    Warns
-    -----
-    ConvergenceWarning
-        If the last limit is reached (:func:`emd_not_optimal`); POT's own
-        warning about it is silenced.
-    UserWarning
-        POT's, if the problem is infeasible (or unbounded).
+    POT's own warnings are silenced: the status goes to ``notes``.
     """
     if not _plain_inputs(a, b, cost):
-        return _pot_emd_as_is(a, b, cost, plan, log, stacklevel + 1)
-    result = solve_exact(a, b, cost)
-    _warn_status(result, result.plan.shape, stacklevel + 1)
+        return _pot_emd_as_is(a, b, cost, plan, log, num_iter_max, notes)
+    result = solve_exact(a, b, cost, num_iter_max)
+    note_status(result, result.plan.shape, notes, num_iter_max)
     value = result.plan if plan else result.cost
     if not log:
         return value
@@ -456,29 +447,25 @@ def pot_emd(a, b, cost, plan=True, log=False, stacklevel=2):
     return value, info
 
 
-def _pot_emd_as_is(a, b, cost, plan, log, stacklevel):
-    """``ot.emd`` / ``ot.emd2`` on any input POT takes, with growing limits.
-
-    ``stacklevel`` counts from the function calling this one.
-    """
+def _pot_emd_as_is(a, b, cost, plan, log, num_iter_max, notes):
+    """``ot.emd`` / ``ot.emd2`` on any input POT takes, with growing limits."""
     import ot
 
     solve = ot.emd if plan else ot.emd2
     shape = np.shape(cost)
-    for limit in emd_limits(*shape):
+    limits = emd_limits(*shape) if num_iter_max is None else [int(num_iter_max)]
+    for limit in limits:
         with warnings.catch_warnings():
-            warnings.filterwarnings(
-                "ignore", message="numItermax reached", category=UserWarning
-            )
+            warnings.filterwarnings("ignore", message=_POT_WARNINGS)
             result, info = solve(a, b, cost, numItermax=limit, log=True)
         if info["result_code"] != MAX_ITER_REACHED:
             break
-    else:
-        emd_not_optimal(shape, limit, stacklevel + 1)
+    status = ExactOT(None, None, info["result_code"], limit, None, None)
+    note_status(status, shape, notes, num_iter_max)
     return (result, info) if log else result
 
 
-def exact_plan(a, b, cost):
+def exact_plan(a, b, cost, *, num_iter_max=None, notes):
     """Exact OT plan by network simplex (:func:`solve_exact`).
 
     Parameters
@@ -490,22 +477,18 @@ def exact_plan(a, b, cost):
         does.
     cost : ndarray of shape (n, m)
         Costs, float64.
+    num_iter_max : int, optional
+        POT's ``numItermax``; None: growing limits (:func:`emd_limits`).
+    notes : Notes
+        Receives the status if it is not optimal (:func:`note_status`).
 
     Returns
     -------
     plan : ndarray of shape (n, m)
         The plan ``ot.emd(a, b, cost)`` returns.
-
-    Warns
-    -----
-    ConvergenceWarning
-        If the simplex stops at its last limit (:func:`emd_not_optimal`).
-    UserWarning
-        POT's message, if the problem is infeasible.
     """
-    result = solve_exact(a, b, cost)
-    if result.status != OPTIMAL:
-        _warn_status(result, result.plan.shape, 2)
+    result = solve_exact(a, b, cost, num_iter_max)
+    note_status(result, result.plan.shape, notes, num_iter_max)
     return result.plan
 
 
@@ -540,7 +523,7 @@ def _exact_start(a, b, cost, reg):
     return np.zeros(n), np.zeros(m), spread
 
 
-def exact_duals(a, b, cost):
+def exact_duals(a, b, cost, *, notes):
     """Source-side dual potentials of the exact OT problem.
 
     Parameters
@@ -548,6 +531,8 @@ def exact_duals(a, b, cost):
     a : ndarray of shape (n,)
     b : ndarray of shape (m,)
     cost : ndarray of shape (n, m)
+    notes : Notes
+        Receives the status if it is not optimal (:func:`note_status`).
 
     Returns
     -------
@@ -557,11 +542,6 @@ def exact_duals(a, b, cost):
         get POT's feasible estimate). Computed on the costs scaled by a power
         of two near ``1 / max|cost|``, so their relative accuracy does not
         depend on the scale of the costs.
-
-    Warns
-    -----
-    ConvergenceWarning, UserWarning
-        As :func:`exact_plan`.
     """
     # The simplex's tolerances are absolute: its potentials lose accuracy on
     # costs far from 1 (1e-4 relative at costs ~1e-12). Scaling the costs by
@@ -570,12 +550,11 @@ def exact_duals(a, b, cost):
     top = float(np.abs(cost).max()) if cost.size else 0.0
     scale = math.ldexp(1.0, -math.frexp(top)[1]) if 0.0 < top < math.inf else 1.0
     result = solve_exact(a, b, cost * scale)
-    if result.status != OPTIMAL:
-        _warn_status(result, result.plan.shape, 2)
+    note_status(result, result.plan.shape, notes)
     return result.u / scale
 
 
-def exact_plans(a, inputs, cost):
+def exact_plans(a, inputs, cost, *, num_iter_max=None, notes):
     """Exact plans from ``a`` to several inputs, side by side.
 
     Parameters
@@ -585,31 +564,30 @@ def exact_plans(a, inputs, cost):
         Column marginals, of sizes m_1, ..., m_K.
     cost : ndarray of shape (n, m_1 + ... + m_K)
         The K cost matrices side by side.
+    num_iter_max : int, optional
+    notes : Notes
+        As :func:`exact_plan`, for each block.
 
     Returns
     -------
     plans : ndarray of shape (n, m_1 + ... + m_K)
         Block k equals ``exact_plan(a, inputs[k], cost_k)``.
-
-    Warns
-    -----
-    ConvergenceWarning, UserWarning
-        As :func:`exact_plan`, for each block.
     """
     a = np.ascontiguousarray(a, dtype=np.float64)
     plan = np.empty(np.shape(cost))
     lo = 0
     for b in inputs:
         hi = lo + b.shape[0]
-        result = solve_exact(a, b, cost[:, lo:hi])
-        if result.status != OPTIMAL:
-            _warn_status(result, result.plan.shape, 2)
+        result = solve_exact(a, b, cost[:, lo:hi], num_iter_max)
+        note_status(result, result.plan.shape, notes, num_iter_max)
         plan[:, lo:hi] = result.plan
         lo = hi
     return plan
 
 
-def sinkhorn_plan(a, b, cost, reg, *, log=False, stacklevel=2):
+def sinkhorn_plan(
+    a, b, cost, reg, *, max_iter=SINKHORN_MAX_ITER, tol=SINKHORN_TOL, notes, log=False
+):
     """Entropic OT plan by log-domain Sinkhorn (the plan of POT's ``sinkhorn_log``).
 
     Starts from the exact OT duals (see ``_exact_start``), then runs the
@@ -622,11 +600,17 @@ def sinkhorn_plan(a, b, cost, reg, *, log=False, stacklevel=2):
     cost : ndarray of shape (n, m)
     reg : float
         Entropic regularisation, in the units of ``cost``.
+    max_iter : int, default=SINKHORN_MAX_ITER
+        Sinkhorn iterations at most.
+    tol : float, default=SINKHORN_TOL
+        Stop when the plan misses its marginals by less than ``tol``
+        (Euclidean norm of the row or column error).
+    notes : Notes
+        Receives a ``"sinkhorn"`` note if the plan returned misses its
+        marginals by ``tol`` or more.
     log : bool, default=False
         Also return a dict with the dual potentials ``f`` and ``g`` (the plan
         is ``exp((f_i + g_j - cost_ij) / reg)``), ``n_iter`` and ``err``.
-    stacklevel : int, default=2
-        Passed to :func:`warnings.warn`.
 
     Returns
     -------
@@ -638,30 +622,33 @@ def sinkhorn_plan(a, b, cost, reg, *, log=False, stacklevel=2):
     ------
     ValueError
         If ``reg`` is below ``SINKHORN_REG_FLOOR`` times the cost range.
-
-    Warns
-    -----
-    ConvergenceWarning
-        If the plan returned misses its marginals by ``SINKHORN_TOL`` or more
-        (Euclidean norm of the row or column error) after at most
-        ``SINKHORN_MAX_ITER`` iterations.
     """
     a = np.ascontiguousarray(a, dtype=np.float64)
     b = np.ascontiguousarray(b, dtype=np.float64)
     cost, shift = _shifted(cost, reg)
     f, g, start = _exact_start(a, b, cost, reg)
     plan, n_iter, err = _sinkhorn_log(
-        a, b, cost, float(reg), SINKHORN_MAX_ITER, SINKHORN_TOL, f, g, start
+        a, b, cost, float(reg), int(max_iter), float(tol), f, g, start
     )
-    if not err < SINKHORN_TOL:
-        _not_converged(reg, cost.max() + shift, err, stacklevel + 1)
+    if not err < tol:
+        _note_not_converged(notes, reg, cost.max() + shift, err, max_iter)
     if log:
         f = f + shift
         return plan, {"f": f, "g": g, "n_iter": int(n_iter), "err": float(err)}
     return plan
 
 
-def sinkhorn_plans(a, inputs, cost, reg, *, potentials=None, stacklevel=2):
+def sinkhorn_plans(
+    a,
+    inputs,
+    cost,
+    reg,
+    *,
+    max_iter=SINKHORN_MAX_ITER,
+    tol=SINKHORN_TOL,
+    notes,
+    potentials=None,
+):
     """Entropic plans from ``a`` to several inputs, in one kernel call.
 
     Parameters
@@ -673,11 +660,12 @@ def sinkhorn_plans(a, inputs, cost, reg, *, potentials=None, stacklevel=2):
     cost : ndarray of shape (n, m_1 + ... + m_K)
         The K cost matrices side by side.
     reg : float
+    max_iter, tol, notes
+        As :func:`sinkhorn_plan`.
     potentials : tuple of ndarray of shapes (K, n) and (p,), optional
         Dual potentials ``(f, g)`` of nearby problems, e.g. those of the
         previous fixed-point iteration: a warm start replacing the exact OT
         duals (the plans are the same; Newton steps cover the difference).
-    stacklevel : int, default=2
 
     Returns
     -------
@@ -709,15 +697,15 @@ def sinkhorn_plans(a, inputs, cost, reg, *, potentials=None, stacklevel=2):
         cost,
         bounds,
         float(reg),
-        SINKHORN_MAX_ITER,
-        SINKHORN_TOL,
+        int(max_iter),
+        float(tol),
         f,
         g,
         start,
     )
     worst = int(np.argmax(err))
-    if not err[worst] < SINKHORN_TOL:
-        _not_converged(reg, cost.max() + shift, err[worst], stacklevel + 1)
+    if not err[worst] < tol:
+        _note_not_converged(notes, reg, cost.max() + shift, err[worst], max_iter)
     return plan, (f + shift, g)
 
 
@@ -743,14 +731,84 @@ def _shifted(cost, reg):
     return cost, shift
 
 
-def _not_converged(reg, top, err, stacklevel):
-    from sklearn.exceptions import ConvergenceWarning
-
-    warnings.warn(
+def _note_not_converged(notes, reg, top, err, max_iter):
+    notes.add(
+        "sinkhorn",
         f"Sinkhorn did not converge with reg={reg:g} (costs up to "
-        f"{top:.3g}) in at most {SINKHORN_MAX_ITER} iterations; the plans "
-        f"it returns miss the input weights by {err:.3g}. Increase reg or use "
-        "ot_solver='exact'.",
-        ConvergenceWarning,
-        stacklevel=stacklevel + 1,
+        f"{top:.3g}) in at most {max_iter} iterations; the plans "
+        f"it returns miss the input weights by {err:.3g}. Increase reg or "
+        "sinkhorn_max_iter, or use ot_solver='exact'.",
     )
+
+
+class Solver:
+    """How plans between component weights are solved, with its options.
+
+    Parameters
+    ----------
+    kind : {"exact", "sinkhorn"}
+        Network simplex, or log-domain Sinkhorn with regularisation ``reg``.
+    reg : float, optional
+        Entropic regularisation of ``"sinkhorn"``, in the units of the costs.
+    num_iter_max : int, optional
+        POT's ``numItermax`` of the exact solver; None: growing limits.
+    max_iter, tol : int, float
+        Of Sinkhorn (see :func:`sinkhorn_plan`).
+    notes : Notes
+        Receives every solve's problems.
+    """
+
+    def __init__(
+        self,
+        kind,
+        reg=None,
+        *,
+        num_iter_max=None,
+        max_iter=SINKHORN_MAX_ITER,
+        tol=SINKHORN_TOL,
+        notes,
+    ):
+        self.kind = kind
+        self.reg = reg
+        self.num_iter_max = num_iter_max
+        self.max_iter = max_iter
+        self.tol = tol
+        self.notes = notes
+
+    def plan(self, a, b, cost):
+        """Return the plan from ``a`` to ``b`` for ``cost``."""
+        if self.kind == "exact":
+            return exact_plan(
+                a, b, cost, num_iter_max=self.num_iter_max, notes=self.notes
+            )
+        return sinkhorn_plan(
+            a,
+            b,
+            cost,
+            self.reg,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            notes=self.notes,
+        )
+
+    def plans(self, a, inputs, cost, potentials=None):
+        """Return the plans from ``a`` to several inputs and Sinkhorn's potentials.
+
+        ``cost`` holds the K cost matrices side by side; ``potentials`` (and
+        the second output) are Sinkhorn's warm start, None for exact plans.
+        """
+        if self.kind == "exact":
+            plan = exact_plans(
+                a, inputs, cost, num_iter_max=self.num_iter_max, notes=self.notes
+            )
+            return plan, None
+        return sinkhorn_plans(
+            a,
+            inputs,
+            cost,
+            self.reg,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            notes=self.notes,
+            potentials=potentials,
+        )

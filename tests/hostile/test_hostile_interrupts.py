@@ -36,6 +36,7 @@ from skgmmot import (
     gmm_barycenter_fixed_point,
     gmm_pdf,
 )
+from skgmmot._engine.status import Notes
 from skgmmot._engine.transport import sinkhorn_plans
 from skgmmot._kernels import (
     _barycenter,
@@ -354,7 +355,7 @@ def test_sinkhorn_problems_on_worker_threads(threads):
     small = (a[:5] / a[:5].sum(), [b[:4] / b[:4].sum() for b in inputs[:2]])
 
     def again():
-        return sinkhorn_plans(small[0], small[1], cost[:5, :8], 0.1)[:1]
+        return sinkhorn_plans(small[0], small[1], cost[:5, :8], 0.1, notes=Notes())[:1]
 
-    call = lambda: sinkhorn_plans(a, inputs, cost, 1e-3)
+    call = lambda: sinkhorn_plans(a, inputs, cost, 1e-3, notes=Notes())
     _assert_interrupted(call, again, latency=0.6)
