@@ -16,6 +16,8 @@ costs
     Bures costs between components and the Gaussian maps of plan pairs.
 mixtures
     Pooled mixtures, densities and posteriors.
+gaussian
+    Single Gaussians: densities, maps, plan densities, gradient descent.
 transport
     Exact (network simplex) and entropic (Sinkhorn) plans.
 maps
