@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 import skgmmot._barycenter
 import skgmmot._engine.barycenter
 import skgmmot._engine.flow
+import skgmmot._engine.transport
 import skgmmot._flow
 from skgmmot import GMMOTBarycenter, GMMOTFlow, gmm_ot_loss, gmm_pdf
 from skgmmot._kernels._sinkhorn import _sinkhorn_log
@@ -86,9 +87,9 @@ def _assert_unfitted(estimator):
 # Where the barycenter's iterations can be interrupted: the plan solver, the
 # fixed-point update, and the verbose report (a user callback stand-in).
 _BARYCENTER_HOOKS = [
-    (skgmmot._engine.barycenter, "exact_plans", {}),
+    (skgmmot._engine.transport, "exact_plans", {}),
     (
-        skgmmot._engine.barycenter,
+        skgmmot._engine.transport,
         "sinkhorn_plans",
         {"ot_solver": "sinkhorn", "reg": 0.5},
     ),
@@ -147,7 +148,7 @@ def test_barycenter_failed_refit_keeps_previous_fit(monkeypatch, exc):
     expected_scores = bary.score_samples(X)
     expected_moved = bary.transform(X, sample_domain=np.zeros(40, dtype=int))
     # A refit on other data, in 3 features, interrupted on the third plan.
-    _interrupt_on_call(monkeypatch, skgmmot._engine.barycenter, "exact_plans", 3, exc)
+    _interrupt_on_call(monkeypatch, skgmmot._engine.transport, "exact_plans", 3, exc)
     with pytest.raises(exc):
         bary.fit(_mixtures(3, d=3), **{})
     _assert_same_state(bary, before)
