@@ -49,14 +49,15 @@ def _drop_permission_overrides():
 def _start(code, env, *, unprivileged):
     """Start ``code`` in a fresh interpreter with environment ``env``.
 
-    It runs in a scratch directory: from the repository, ``sys.path[0]``
-    (the working directory) would import the repository's skgmmot.
+    ``-P`` keeps the working directory off ``sys.path``: from the
+    repository it would import the repository's skgmmot, and from the
+    temporary directory any stray ``types.py`` or ``json.py`` left there.
     """
     preexec = None
     if unprivileged and os.geteuid() == 0:
         preexec = _drop_permission_overrides
     return subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(code)],
+        [sys.executable, "-P", "-c", textwrap.dedent(code)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
