@@ -1,7 +1,10 @@
-"""ruff and codespell: pre-commit runs the versions CI runs.
+"""The versions that CI, pre-commit and the minimum-versions job use agree.
 
-``.pre-commit-config.yaml`` runs the versions that pyproject.toml's test extra
-pins (the ones CI installs).
+- ruff and codespell: ``.pre-commit-config.yaml`` runs the versions that
+  pyproject.toml's test extra pins (the ones CI installs);
+- ``.ci/min-versions.txt`` pins every runtime dependency to exactly its lower
+  bound in pyproject.toml, so CI's minimum-versions job tests the oldest
+  versions the package claims to support.
 """
 
 import pathlib
@@ -9,6 +12,7 @@ import re
 
 import pytest
 from packaging.requirements import Requirement
+from packaging.version import Version
 
 tomllib = pytest.importorskip("tomllib", reason="tomllib is Python 3.11+")
 
@@ -51,3 +55,18 @@ def test_pre_commit_codespell_is_allowed_by_the_test_extra():
     rev = _pre_commit_rev("codespell")
     assert codespell.specifier.contains(rev), (codespell, rev)
     assert _lower_bound(codespell) == rev, "CI's oldest codespell is pre-commit's"
+
+
+def test_min_versions_pin_every_lower_bound():
+    lines = (ROOT / ".ci" / "min-versions.txt").read_text().splitlines()
+    pinned = _requirements(
+        line for line in lines if line.strip() and not line.startswith("#")
+    )
+    required = _requirements(PROJECT["dependencies"])
+    assert pinned.keys() == required.keys()
+    for name, req in required.items():
+        specs = list(pinned[name].specifier)
+        assert [spec.operator for spec in specs] == ["=="], name
+        assert Version(specs[0].version) == Version(_lower_bound(req)), (
+            f"{name}: pin {req}'s lower bound"
+        )
