@@ -1,9 +1,13 @@
 """Sphinx configuration of the skgmmot documentation.
 
 Build with ``make -C docs html`` (warnings are errors). The gallery runs every
-``examples/plot_*.py`` script; the figures the scripts save themselves go to
-``$SKGMMOT_FIGURE_DIR``, by default ``docs/_build/example-figures`` (ignored by
-git), while sphinx-gallery captures the open matplotlib figures for the pages.
+``examples/plot_*.py`` script, and the build fails if one of them raises. The
+figures the scripts save themselves go to ``$SKGMMOT_FIGURE_DIR/<script name>``,
+by default ``docs/_build/example-figures/plot_x/`` (ignored by git), while
+sphinx-gallery captures the open matplotlib figures for the pages. Each script
+runs under Python's ``default`` warning filter, so its warnings appear in its
+captured output (``sphinxext/gallery_record.py``). CI runs the examples only
+here and checks this record with ``tests/test_examples.py`` afterwards.
 
 The build needs no network. Links to the Python, NumPy, SciPy, scikit-learn and
 POT documentation (intersphinx) are off unless ``SKGMMOT_DOCS_INTERSPHINX=1``,
@@ -106,7 +110,11 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "matplotlib_animations": False,
     "abort_on_example_error": False,
+    # An example that raises fails the build, after the others have run.
     "only_warn_on_example_error": False,
+    # Before each example: its own figure folder and fresh warning filters.
+    "reset_modules": ("matplotlib", "gallery_record.before_each_example"),
+    "reset_modules_order": "before",
 }
 
 # -- HTML ------------------------------------------------------------------

@@ -1,5 +1,19 @@
-"""Every script in examples/ runs cleanly; the plot_ scripts write figures."""
+"""Every script in examples/ runs cleanly; the plot_ scripts write figures.
 
+``SKGMMOT_EXAMPLES`` says where a script's result comes from:
+
+- ``run`` (the default): each script runs here, in its own Python process;
+- ``skip-for-gallery``: the plot_ scripts do not run here, because the
+  documentation build that follows runs them (CI's test pass: each example runs
+  once in CI);
+- ``from-gallery``: the checks read what that build recorded of each plot_
+  script (``docs/auto_examples/plot_x.rst``: its captured output, warnings
+  included; ``$SKGMMOT_FIGURE_DIR/plot_x/``: the figures it saved; see
+  ``docs/sphinxext/gallery_record.py``), and fail if there is no record of the
+  current script. The other scripts, which the gallery does not run, skip.
+"""
+
+import hashlib
 import os
 import pathlib
 import re
@@ -8,8 +22,24 @@ import sys
 
 import pytest
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
 SCRIPTS = sorted(EXAMPLES.glob("*.py"))
+GALLERY = ROOT / "docs" / "auto_examples"
+
+MODE = os.environ.get("SKGMMOT_EXAMPLES", "run")
+if MODE not in {"run", "skip-for-gallery", "from-gallery"}:
+    raise ValueError(
+        f"SKGMMOT_EXAMPLES={MODE!r}: use run, skip-for-gallery or from-gallery"
+    )
+
+#: A block of captured output in a sphinx-gallery page: its language ("none"
+#: for printed text, "pytb" for a traceback) and its lines, indented by 4.
+_OUTPUT = re.compile(
+    r"^\.\. rst-class:: sphx-glr-script-out\n\n ?\.\. code-block:: (\w+)\n\n"
+    r"((?:    .*\n|\n)*)",
+    re.M,
+)
 
 
 def test_examples_are_found():
@@ -61,15 +91,63 @@ def _run(script, tmp_path):
     )
 
 
+def _gallery_record(script):
+    """What the documentation build recorded of ``script``, and its figures.
+
+    The output stands for both stdout and stderr, since sphinx-gallery captures
+    them together. The return code is 0 only if this version of the example ran
+    to its end: the gallery writes its MD5 into ``plot_x.py.md5`` after a clean
+    run only, and shows a traceback block after an error.
+    """
+    copy = GALLERY / script.name
+    if not copy.is_file() or copy.read_text() != script.read_text():
+        pytest.fail(
+            f"the documentation build has no record of the current {script.name}"
+            " (build it first: make -C docs html)"
+        )
+    blocks = _OUTPUT.findall((GALLERY / f"{script.stem}.rst").read_text())
+    output = "\n".join(
+        "\n".join(line[4:] for line in text.split("\n")) for _, text in blocks
+    )
+    failed = any(language == "pytb" for language, _ in blocks)
+    clean_run = GALLERY / f"{script.name}.md5"
+    md5 = hashlib.md5(script.read_text(encoding="utf-8").encode()).hexdigest()
+    ran = clean_run.is_file() and clean_run.read_text() == md5 and not failed
+    result = subprocess.CompletedProcess(
+        [str(script)], 0 if ran else 1, stdout=output, stderr=output
+    )
+    root = os.environ.get("SKGMMOT_FIGURE_DIR", ROOT / "docs/_build/example-figures")
+    # Figures older than the copy come from an earlier version of the script.
+    written_since = copy.stat().st_mtime
+    figures = [
+        figure
+        for figure in (pathlib.Path(root) / script.stem).glob("*.png")
+        if figure.stat().st_mtime >= written_since
+    ]
+    return result, figures
+
+
+def _result(script, tmp_path):
+    """The example's result (as :func:`subprocess.run`'s) and its PNG figures."""
+    in_gallery = script.name.startswith("plot_")
+    if MODE == "skip-for-gallery" and in_gallery:
+        pytest.skip("the documentation build runs it (SKGMMOT_EXAMPLES)")
+    if MODE == "from-gallery":
+        if not in_gallery:
+            pytest.skip("not in the gallery (SKGMMOT_EXAMPLES=from-gallery)")
+        return _gallery_record(script)
+    result = _run(script, tmp_path)
+    return result, list(tmp_path.glob("*.png"))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_example_runs(script, tmp_path):
-    result = _run(script, tmp_path)
+    result, figures = _result(script, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Warning" not in result.stderr, result.stderr
     assert result.stdout.strip(), "an example should say what it computed"
     if script.name.startswith("plot_"):
-        figures = list(tmp_path.glob("*.png"))
         assert figures, f"{script.name} wrote no PNG into SKGMMOT_FIGURE_DIR"
         assert all(figure.stat().st_size > 0 for figure in figures)
 
@@ -77,7 +155,7 @@ def test_example_runs(script, tmp_path):
 @pytest.mark.slow
 def test_batch_effects_example_finds_the_clusters(tmp_path):
     """The gallery's batch-effects example: size 3 by both routes, new batch right."""
-    result = _run(EXAMPLES / "plot_batch_effects.py", tmp_path)
+    result, _ = _result(EXAMPLES / "plot_batch_effects.py", tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "chosen n_components: 3 by GridSearchCV after alignment" in out, out
