@@ -35,6 +35,11 @@ from skgmmot._engine.barycenter import Planner, fixed_point
 from skgmmot._engine.costs import cost_matrix
 from skgmmot._engine.maps import apply_map
 from skgmmot._engine.mixtures import Pooled, floor_eigenvalues
+from skgmmot._engine.multimarginal import (
+    MAX_TUPLES,
+    heaviest_atoms,
+    multimarginal_barycenter,
+)
 from skgmmot._engine.seeding import cell_weights, kmeans_init, random_init
 from skgmmot._engine.status import Notes
 from skgmmot._engine.transport import (
@@ -50,6 +55,7 @@ from skgmmot._validation import (
     check_n_features,
     check_points,
     check_sample_domain,
+    check_tuple_count,
     check_weights,
     is_mixture_like,
 )
@@ -135,6 +141,27 @@ def _progress_bar(done, total, width=30):
     return "[" + "#" * filled + "." * (width - filled) + f"] {done}/{total}"
 
 
+def _fitted(weights, means, covs, **attributes):
+    """Return the fitted attributes of a barycenter: its mixture and ``attributes``."""
+    # Smallest eigenvalues lost to round-off (inputs with condition numbers
+    # near 1e12) would make covariances_ singular.
+    covs = floor_eigenvalues(covs)
+    check_factorable(
+        covs,
+        "GMMOTBarycenter: the fitted covariances_",
+        "a fitted barycenter needs positive definite covariances, and the "
+        "inputs' are zero (Dirac components); add a ridge to them "
+        "(GaussianMixture's reg_covar)",
+    )
+    return {
+        "weights_": weights,
+        "means_": means,
+        "covariances_": covs,
+        "precisions_cholesky_": precisions_cholesky(covs),
+        **attributes,
+    }
+
+
 class GMMOTBarycenter(
     OneToOneFeatureMixin,
     TransformerMixin,
@@ -173,6 +200,29 @@ class GMMOTBarycenter(
         barycenter of K copies of one mixture is that mixture. A mixture
         (fitted ``GaussianMixture`` or ``(means, covariances, weights)``) is
         used as given, weights included.
+    algorithm : {"fixed_point", "multimarginal"}, default="fixed_point"
+        "fixed_point": the fixed-point method [2]_, for any input sizes, a
+        local optimum with ``n_components`` components. "multimarginal": the
+        exact barycenter, the solution of the multi-marginal linear program
+        of Delon & Desolneux [1]_ (see
+        :func:`~skgmmot.gmm_barycenter_multimarginal`); its number of
+        components is the program's (at most :math:`\sum_k k_k - K + 1`),
+        not ``n_components``, which then only sizes the per-group mixtures
+        fitted on samples. Its cost is the product of the input sizes (the
+        number of tuples of components; at most ``max_tuples``), and it is
+        deterministic: ``init``, ``n_init``, ``projection``, ``max_iter``,
+        ``tol`` and ``learn_weights`` only matter when ``max_support`` caps
+        it. Requires ``ot_solver="exact"``.
+    max_support : int, default=None
+        With ``algorithm="multimarginal"``, the most components the
+        barycenter may have. If the exact barycenter has more, its
+        ``max_support`` heaviest components start the fixed point (with
+        ``projection``, ``max_iter``, ``tol`` and ``learn_weights``), whose
+        local optimum is kept; ``exact_cost_`` still reports the exact
+        optimum, for comparison. None: no cap.
+    max_tuples : int, default=1000000
+        With ``algorithm="multimarginal"``, the largest product of the input
+        sizes solved; ``fit`` raises a ``ValueError`` above it.
     n_init : int, default=1
         Number of initialisations (each drawn from ``random_state``); the fit
         with the lowest final objective is kept, as in scikit-learn's
@@ -267,14 +317,24 @@ class GMMOTBarycenter(
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Feature names, when fitted on a DataFrame with string column names.
     n_iter_ : int
-        Fixed-point iterations done.
+        Fixed-point iterations done (1 with ``algorithm="multimarginal"``,
+        uncapped: one linear program).
     converged_ : bool
         Whether the tolerance was reached before ``max_iter``.
     cost_ : float
         Final objective :math:`\sum_k \lambda_k MW_2^2(\bar\mu, \mu_k)` (with
         entropic plans: their transport cost, without the entropy).
     cost_curve_ : ndarray of shape (``n_iter_`` + 1,)
-        The objective at the initial point and after every iteration.
+        The objective at the initial point and after every iteration (the
+        exact barycenter's alone with ``algorithm="multimarginal"``).
+    exact_cost_ : float or None
+        With ``algorithm="multimarginal"``: the optimum of the linear
+        program, the least objective of any mixture (equal to ``cost_`` unless
+        ``max_support`` capped the barycenter). None with the fixed point.
+    tuples_ : ndarray of shape (n_components_fitted, K) or None
+        With ``algorithm="multimarginal"`` (uncapped): the component of every
+        input that each barycenter component is the Bures barycenter of.
+        None otherwise.
     plans_ : list of ndarray of shape (n_components, k_k)
         Final plans between the barycenter and each input.
     mixtures_ : list of tuple
@@ -362,6 +422,9 @@ class GMMOTBarycenter(
             BayesianGaussianMixture,
         ],
         "n_init": [Interval(numbers.Integral, 1, None, closed="left")],
+        "algorithm": [StrOptions({"fixed_point", "multimarginal"})],
+        "max_support": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "max_tuples": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "ot_solver": [StrOptions({"exact", "sinkhorn"})],
@@ -385,6 +448,9 @@ class GMMOTBarycenter(
         weights=None,
         init="kmeans",
         n_init=1,
+        algorithm="fixed_point",
+        max_support=None,
+        max_tuples=MAX_TUPLES,
         max_iter=100,
         tol=1e-6,
         ot_solver="exact",
@@ -404,6 +470,9 @@ class GMMOTBarycenter(
         self.weights = weights
         self.init = init
         self.n_init = n_init
+        self.algorithm = algorithm
+        self.max_support = max_support
+        self.max_tuples = max_tuples
         self.max_iter = max_iter
         self.tol = tol
         self.ot_solver = ot_solver
@@ -537,21 +606,24 @@ class GMMOTBarycenter(
             notes=notes,
         )
 
-    def _solve(self, mixtures, rng, notes):
-        """Run the fixed point from one start.
+    def _lambdas(self, K):
+        if self.weights is None:
+            return np.full(K, 1.0 / K)
+        return check_weights(self.weights, K, "weights (one per input mixture)")
+
+    def _solve(self, mixtures, rng, notes, start=None):
+        """Run the fixed point from one start (``start``, or ``init``'s).
 
         Returns every fitted attribute (sets nothing) and the last relative
         decrease of the objective.
         """
-        K = len(mixtures)
-        if self.weights is None:
-            lambdas = np.full(K, 1.0 / K)
-        else:
-            lambdas = check_weights(self.weights, K, "weights (one per input mixture)")
+        lambdas = self._lambdas(len(mixtures))
         inputs = Pooled(mixtures, lambdas)
-        means, covs, w = self._initial_mixture(inputs, rng)
+        if start is None:
+            start = self._initial_mixture(inputs, rng)
+        means, covs, w = start
         planner = Planner(self._solver(notes), n_jobs=self.n_jobs)
-        start = time.perf_counter()
+        began = time.perf_counter()
         result = fixed_point(
             inputs,
             lambdas,
@@ -564,46 +636,77 @@ class GMMOTBarycenter(
             tol=self.tol,
             learn_weights=self.learn_weights,
             notes=notes,
-            callback=lambda n_iter, *state: self._report(n_iter, state[-1], start),
+            callback=lambda n_iter, *state: self._report(n_iter, state[-1], began),
         )
         if self.verbose >= 2:
             print(flush=True)
-        # Smallest eigenvalues lost to round-off (inputs with condition
-        # numbers near 1e12) would make covariances_ singular.
-        covs = floor_eigenvalues(result.covs)
-        check_factorable(
-            covs,
-            "GMMOTBarycenter: the fitted covariances_",
-            "a fitted barycenter needs positive definite covariances, and the "
-            "inputs' are zero (Dirac components); add a ridge to them "
-            "(GaussianMixture's reg_covar)",
-        )
-        return {
-            "weights_": result.weights,
-            "means_": result.means,
-            "covariances_": covs,
-            "precisions_cholesky_": precisions_cholesky(covs),
-            "n_iter_": result.n_iter,
-            "converged_": result.converged,
-            "cost_": result.objective,
-            "cost_curve_": np.asarray(result.curve),
-            "plans_": [p.copy() for p in inputs.split(result.plan)],
-        }, result.last_decrease
+        return _fitted(
+            result.weights,
+            result.means,
+            result.covs,
+            n_iter_=result.n_iter,
+            converged_=result.converged,
+            cost_=result.objective,
+            cost_curve_=np.asarray(result.curve),
+            plans_=[p.copy() for p in inputs.split(result.plan)],
+            exact_cost_=None,
+            tuples_=None,
+        ), result.last_decrease
+
+    def _solve_exact(self, mixtures, rng, notes):
+        """Solve the multi-marginal program; cap it by ``max_support`` if set.
+
+        Returns every fitted attribute and the last relative decrease of the
+        objective (0 when exact).
+        """
+        if self.ot_solver != "exact":
+            raise ValueError(
+                'algorithm="multimarginal" solves an exact linear program; '
+                f"ot_solver={self.ot_solver!r} does not apply to it (use "
+                'ot_solver="exact", the default).'
+            )
+        sizes = [w.size for _, _, w in mixtures]
+        check_tuple_count(sizes, self.max_tuples, "GMMOTBarycenter")
+        lambdas = self._lambdas(len(mixtures))
+        exact = multimarginal_barycenter(Pooled(mixtures, lambdas), lambdas, notes)
+        if self.max_support is not None and exact.weights.size > self.max_support:
+            fitted, last_decrease = self._solve(
+                mixtures, rng, notes, heaviest_atoms(exact, self.max_support)
+            )
+            fitted["exact_cost_"] = exact.objective
+            return fitted, last_decrease
+        return _fitted(
+            exact.weights,
+            exact.means,
+            exact.covs,
+            n_iter_=1,
+            converged_=True,
+            cost_=exact.objective,
+            cost_curve_=np.array([exact.objective]),
+            plans_=exact.plans(sizes),
+            exact_cost_=exact.objective,
+            tuples_=exact.tuples,
+        ), 0.0
 
     def _best_solve(self, mixtures, rng):
         """Run ``_solve`` from ``n_init`` starts; keep the lowest objective.
 
         Warns if the kept run did not converge.
         """
-        n_init = self.n_init if isinstance(self.init, str) else 1
         notes = Notes()
-        best = None
-        for run in range(1, n_init + 1):
-            if self.verbose > 0 and n_init > 1:
-                print(f"[GMMOTBarycenter] initialisation {run}/{n_init}", flush=True)
-            fitted, last_decrease = self._solve(mixtures, rng, notes)
-            if best is None or fitted["cost_"] < best[0]["cost_"]:
-                best = fitted, last_decrease
+        if self.algorithm == "multimarginal":
+            best = self._solve_exact(mixtures, rng, notes)
+        else:
+            n_init = self.n_init if isinstance(self.init, str) else 1
+            best = None
+            for run in range(1, n_init + 1):
+                if self.verbose > 0 and n_init > 1:
+                    print(
+                        f"[GMMOTBarycenter] initialisation {run}/{n_init}", flush=True
+                    )
+                fitted, last_decrease = self._solve(mixtures, rng, notes)
+                if best is None or fitted["cost_"] < best[0]["cost_"]:
+                    best = fitted, last_decrease
         fitted, last_decrease = best
         if not fitted["converged_"]:
             notes.add(
@@ -927,7 +1030,7 @@ class GMMOTBarycenter(
         d = self.n_features_in_
         template = self._template()
         covariance_type = getattr(template, "covariance_type", "full")
-        n_parameters = _n_mixture_parameters(self.n_components, d, "full") + np.unique(
+        n_parameters = _n_mixture_parameters(self.weights_.size, d, "full") + np.unique(
             labels
         ).size * _n_mixture_parameters(template.n_components, d, covariance_type)
         return float(-2.0 * np.sum(log_likelihood) + penalty * n_parameters)

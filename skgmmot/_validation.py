@@ -9,6 +9,7 @@ Input errors raise :class:`skgmmot.exceptions.InvalidInputError`, both a
 mistakes).
 """
 
+import math
 import numbers
 import sys
 
@@ -760,3 +761,19 @@ def check_tolerance(value, label):
     ):
         raise InvalidInputError(f"{label} must be a finite number >= 0, got {value!r}.")
     return float(value)
+
+
+def check_tuple_count(sizes, max_tuples, what):
+    """Raise if the multi-marginal program of inputs of ``sizes`` is too large."""
+    count = math.prod(int(s) for s in sizes)
+    if count > max_tuples:
+        shape = " x ".join(str(s) for s in sizes)
+        raise InvalidInputError(
+            f"{what}: the exact (multi-marginal) barycenter of inputs with "
+            f"{shape} components has {count} tuples of components, more than "
+            f"max_tuples={max_tuples}; its time and memory grow with that "
+            "product. Use the fixed point (gmm_barycenter_fixed_point, or "
+            'GMMOTBarycenter(algorithm="fixed_point")), fewer input components, '
+            "or raise max_tuples."
+        )
+    return count

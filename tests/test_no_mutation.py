@@ -34,6 +34,7 @@ from skgmmot import (
     gaussian_logpdf,
     gaussian_pdf,
     gmm_barycenter_fixed_point,
+    gmm_barycenter_multimarginal,
     gmm_ot_apply_map,
     gmm_ot_interpolate,
     gmm_ot_loss,
@@ -203,6 +204,7 @@ FUNCTION_CASES = {
         {"method": "gradient_descent", "step_size": 0.5, "log": True},
     ),
     "gmm_barycenter_fixed_point": lambda rng, v: _fixed_point(rng, v),
+    "gmm_barycenter_multimarginal": lambda rng, v: _multimarginal(rng, v),
     "gmm_ot_interpolate": lambda rng, v: (
         gmm_ot_interpolate,
         (*_pair(rng, v, gm=True), 0.4),
@@ -287,6 +289,18 @@ def _fixed_point(rng, variant):
     )
     kwargs = {"w_bar": init[2], "iterations": 3, "log": True}
     return gmm_barycenter_fixed_point, prepare(args, variant), prepare(kwargs, variant)
+
+
+def _multimarginal(rng, variant):
+    family = make_gmm_family(3, random_state=rng)
+    args = (
+        [m for m, _, _ in family],
+        [C for _, C, _ in family],
+        [w for _, _, w in family],
+        np.array([0.2, 0.3, 0.5]),
+    )
+    kwargs = {"log": True, "max_support": 2}
+    return gmm_barycenter_multimarginal, prepare(args, variant), kwargs
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -33,7 +33,8 @@ def test_all_names_importable(name):
 def test_functional_names_match_pot():
     import ot.gmm
 
-    beyond_pot = {"gmm_ot_interpolate"}  # API.md: "Beyond ot.gmm"
+    # API.md: "Beyond ot.gmm", and the exact barycenter
+    beyond_pot = {"gmm_ot_interpolate", "gmm_barycenter_multimarginal"}
     for name in skgmmot.ot.__all__:
         if name == "bures_wasserstein_barycenter":
             continue  # lives in ot.gaussian, checked below

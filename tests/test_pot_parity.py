@@ -39,6 +39,7 @@ from skgmmot import (
     gaussian_logpdf,
     gaussian_pdf,
     gmm_barycenter_fixed_point,
+    gmm_barycenter_multimarginal,
     gmm_ot_apply_map,
     gmm_ot_interpolate,
     gmm_ot_loss,
@@ -581,6 +582,12 @@ def _bad_calls(rng):
         "gmm_barycenter_fixed_point": (
             lambda: gmm_barycenter_fixed_point(
                 [m_s, m_t], [C_s, C_t], [w_s, w_s], m_s, C_s, [0.5, 0.5]
+            ),
+            ("input mixture 1", "w_list[1]"),
+        ),
+        "gmm_barycenter_multimarginal": (
+            lambda: gmm_barycenter_multimarginal(
+                [m_s, m_t], [C_s, C_t], [w_s, np.abs(w_t) * 2]
             ),
             ("input mixture 1", "w_list[1]"),
         ),

@@ -1,0 +1,250 @@
+r"""The exact GMM-OT barycenter as a multi-marginal linear program.
+
+Delon & Desolneux (2020, section 5) show that the barycenter of K Gaussian
+mixtures for :math:`MW_2` with coefficients :math:`\lambda` solves a linear
+program over the K-tuples :math:`t = (j_1, \dots, j_K)` of input components:
+each tuple costs :math:`c_t = \sum_k \lambda_k W_2^2(\bar g_t, g_{k, j_k})`,
+where :math:`\bar g_t` is the Bures barycenter of the tuple's Gaussians, and a
+mass :math:`\pi_t \ge 0` is chosen for every tuple so that for each input k
+the tuples through component j carry its weight :math:`w_{k, j}`. The
+barycenter is :math:`\sum_t \pi_t \bar g_t`, and a basic optimal solution has
+at most :math:`\sum_k k_k - K + 1` tuples of positive mass.
+"""
+
+import math
+
+import numpy as np
+
+from skgmmot._engine.barycenter import INNER_MAX_ITER, INNER_TOL, bures_barycenters
+
+__all__ = [
+    "MAX_TUPLES",
+    "MultimarginalResult",
+    "heaviest_atoms",
+    "multimarginal_barycenter",
+    "n_tuples",
+    "tuple_gaussians",
+]
+
+#: Default largest number of tuples (product of the input sizes) solved.
+MAX_TUPLES = 10**6
+
+#: Tuples whose Gaussian barycenters are computed per kernel call: bounds the
+#: memory of the (chunk, d, d) covariances, which are not kept.
+TUPLE_CHUNK = 1 << 15
+
+#: Tuple masses at or below this (the weights sum to one) are left out of the
+#: support: a simplex vertex's zero masses may come back as round-off.
+MASS_FLOOR = 1e-14
+
+
+def n_tuples(sizes):
+    """Return the number of K-tuples of components (an exact Python integer)."""
+    return math.prod(int(s) for s in sizes)
+
+
+def tuple_gaussians(pooled, lambdas, tuples, notes, *, with_covs=True):
+    r"""Bures barycenters of tuples of input components and their costs.
+
+    Parameters
+    ----------
+    pooled : Pooled
+        The K inputs.
+    lambdas : ndarray of shape (K,)
+        Barycentric coefficients.
+    tuples : ndarray of int64 of shape (B, K)
+        Component of each input in every tuple (indices within the input).
+    notes : Notes
+        Receives a note if a Gaussian barycenter did not converge.
+    with_covs : bool, default=True
+        Return the covariances (else only the costs, in chunks of
+        ``TUPLE_CHUNK`` tuples so that memory stays bounded).
+
+    Returns
+    -------
+    means : ndarray of shape (B, d)
+    covs : ndarray of shape (B, d, d) or None
+    costs : ndarray of shape (B,)
+        :math:`\sum_k \lambda_k W_2^2(\bar g_t, g_{k, t_k})`.
+    """
+    index = tuples + pooled.bounds[:-1]
+    B, K = index.shape
+    d = pooled.means.shape[1]
+    means = np.einsum("k,bkd->bd", lambdas, pooled.means[index])
+    covs = np.empty((B, d, d)) if with_covs else None
+    costs = np.empty(B)
+    coef = np.broadcast_to(lambdas, (TUPLE_CHUNK, K))
+    traces = np.trace(pooled.covs, axis1=1, axis2=2)
+    for lo in range(0, B, TUPLE_CHUNK):
+        hi = min(lo + TUPLE_CHUNK, B)
+        part = index[lo:hi]
+        start = np.einsum("k,bkij->bij", lambdas, pooled.covs[part])
+        S, _, _ = bures_barycenters(
+            pooled.covs,
+            part,
+            coef[: hi - lo],
+            start,
+            INNER_TOL,
+            INNER_MAX_ITER,
+            "the Gaussian barycenters of the multi-marginal tuples",
+            notes,
+        )
+        spread = np.einsum(
+            "k,bk->b",
+            lambdas,
+            np.sum((pooled.means[part] - means[lo:hi, None, :]) ** 2, axis=2),
+        )
+        # At the Bures barycenter S, sum_k lambda_k tr (S^1/2 C_k S^1/2)^1/2
+        # = tr S, so sum_k lambda_k B^2(S, C_k) = sum_k lambda_k tr C_k - tr S.
+        bures = traces[part] @ lambdas - np.trace(S, axis1=1, axis2=2)
+        costs[lo:hi] = spread + np.maximum(bures, 0.0)
+        if with_covs:
+            covs[lo:hi] = S
+    return means, covs, costs
+
+
+class MultimarginalResult:
+    r"""The exact barycenter found by :func:`multimarginal_barycenter`.
+
+    Attributes
+    ----------
+    tuples : ndarray of int64 of shape (n, K)
+        The input components that each barycenter component averages.
+    weights : ndarray of shape (n,)
+    means : ndarray of shape (n, d)
+    covs : ndarray of shape (n, d, d)
+    objective : float
+        The optimal value :math:`\sum_t \pi_t c_t`.
+    duals : list of ndarray of shape (k_k,)
+        Optimal dual variables of the K marginal constraints (the last one of
+        every input after the first is redundant and is given 0).
+    n_tuples : int
+        Number of tuples of the linear program.
+    """
+
+    def __init__(self, tuples, weights, means, covs, objective, duals, count):
+        self.tuples = tuples
+        self.weights = weights
+        self.means = means
+        self.covs = covs
+        self.objective = objective
+        self.duals = duals
+        self.n_tuples = count
+
+    def plans(self, sizes):
+        """Return the K plans from the barycenter's components to each input's."""
+        plans = []
+        rows = np.arange(self.tuples.shape[0])
+        for k, m in enumerate(sizes):
+            plan = np.zeros((rows.size, m))
+            plan[rows, self.tuples[:, k]] = self.weights
+            plans.append(plan)
+        return plans
+
+
+def _constraints(tuples, sizes):
+    """Sparse marginal constraints: row (k, j) sums the tuples through (k, j).
+
+    Each input after the first drops its last row: the K marginals have the
+    same total mass, so those rows are implied by the others, and without
+    them the rows are independent (better conditioned for the simplex).
+    """
+    from scipy.sparse import csc_array
+
+    T, K = tuples.shape
+    offsets = np.concatenate(
+        [[0], np.cumsum([s - 1 if k else s for k, s in enumerate(sizes)])]
+    )
+    keep = np.ones((T, K), dtype=bool)
+    keep[:, 1:] = tuples[:, 1:] != np.asarray(sizes[1:]) - 1
+    rows = (tuples + offsets[:-1])[keep]
+    cols = np.broadcast_to(np.arange(T)[:, None], (T, K))[keep]
+    return csc_array(
+        (np.ones(rows.size), (rows, cols)), shape=(int(offsets[-1]), T)
+    ), offsets
+
+
+def _solve_lp(costs, A, rhs):
+    """Solve min costs @ x, A x = rhs, x >= 0 by HiGHS's dual simplex.
+
+    A simplex solution is a vertex, whose support is at most the number of
+    rows. Tight feasibility tolerances first; HiGHS's defaults if those fail.
+    """
+    from scipy.optimize import linprog
+
+    result = None
+    for options in (
+        {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10},
+        {},
+    ):
+        result = linprog(
+            costs,
+            A_eq=A,
+            b_eq=rhs,
+            bounds=(0, None),
+            method="highs-ds",
+            options=options,
+        )
+        if result.status == 0:
+            return result
+    raise RuntimeError(f"The multi-marginal linear program failed: {result.message}")
+
+
+def multimarginal_barycenter(pooled, lambdas, notes):
+    """Solve the multi-marginal linear program of the GMM-OT barycenter.
+
+    Parameters
+    ----------
+    pooled : Pooled
+        The K inputs (weights each summing to one).
+    lambdas : ndarray of shape (K,)
+        Barycentric coefficients.
+    notes : Notes
+        Receives the Gaussian barycenters' convergence notes.
+
+    Returns
+    -------
+    MultimarginalResult
+    """
+    sizes = [int(w.size) for w in pooled.weights]
+    tuples = np.indices(sizes).reshape(len(sizes), -1).T.copy()
+    _, _, costs = tuple_gaussians(pooled, lambdas, tuples, notes, with_covs=False)
+    A, offsets = _constraints(tuples, sizes)
+    rhs = np.concatenate(
+        [w if k == 0 else w[:-1] for k, w in enumerate(pooled.weights)]
+    )
+    # HiGHS's tolerances are absolute: costs scaled to at most one make the
+    # solution the same in any unit of length.
+    scale = float(costs.max()) or 1.0
+    result = _solve_lp(costs / scale, A, rhs)
+    x = np.asarray(result.x)
+    support = np.flatnonzero(x > MASS_FLOOR)
+    chosen = tuples[support]
+    weights = x[support] / x[support].sum()
+    means, covs, chosen_costs = tuple_gaussians(pooled, lambdas, chosen, notes)
+    y = np.asarray(result.eqlin.marginals) * scale
+    duals = []
+    for k, s in enumerate(sizes):
+        dual = np.zeros(s)
+        kept = s if k == 0 else s - 1
+        dual[:kept] = y[offsets[k] : offsets[k] + kept]
+        duals.append(dual)
+    return MultimarginalResult(
+        chosen,
+        weights,
+        means,
+        covs,
+        float(weights @ chosen_costs),
+        duals,
+        tuples.shape[0],
+    )
+
+
+def heaviest_atoms(result, n):
+    """Return the ``n`` heaviest components of an exact barycenter (renormalised).
+
+    Ties in weight keep the program's order (a stable sort).
+    """
+    keep = np.sort(np.argsort(-result.weights, kind="stable")[:n])
+    weights = result.weights[keep]
+    return result.means[keep], result.covs[keep], weights / weights.sum()
