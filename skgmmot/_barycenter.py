@@ -37,6 +37,7 @@ from skgmmot._engine.maps import apply_map
 from skgmmot._engine.mixtures import Pooled, floor_eigenvalues
 from skgmmot._engine.multimarginal import (
     MAX_TUPLES,
+    TuplePricer,
     heaviest_atoms,
     multimarginal_barycenter,
 )
@@ -272,8 +273,15 @@ class GMMOTBarycenter(
         updates the components, until the objective converges again. Both
         steps decrease the objective (exactly for ``projection="bures"``), so
         the result is never worse than with fixed weights from the same start.
-        Weights may become zero; such components keep their last means and
-        covariances. With False, the weights stay at their initial values
+        Weights may become zero. When the fit converges with such empty
+        components and the problem is small enough (the product of the input
+        sizes, times K d^3, at most 4e5), each is moved to the Bures
+        barycenter of the tuple of input components whose reduced cost in the
+        exact barycenter's linear program is most negative (the pricing step
+        of column generation, see ``algorithm``), and the fit goes on: the
+        optimal weights then give it mass, and the objective drops. On larger
+        problems empty components keep their last means and covariances.
+        With False, the weights stay at their initial values
         (see ``init``): faster, but a barycenter of groups whose clusters have
         unequal sizes then keeps the sizes of its initial cells.
     gmm : GaussianMixture, default=None
@@ -553,17 +561,19 @@ class GMMOTBarycenter(
         parts = [(domain, X[labels == domain]) for domain in domains]
         return self._group_models(parts, seeds), domains
 
-    def _initial_mixture(self, inputs, rng):
+    def _initial_mixture(self, inputs, rng, n_components=None):
+        """Return the fixed point's start, of ``n_components`` (None: the parameter)."""
+        n_components = n_components or self.n_components
         if isinstance(self.init, str):
             pool = inputs.mass.size
-            if self.n_components > pool:
+            if n_components > pool:
                 raise ValueError(
-                    f"n_components={self.n_components} is larger than the "
+                    f"n_components={n_components} is larger than the "
                     f"{pool} components of all inputs together; pass init as a "
                     "mixture to start from more components."
                 )
             seed = kmeans_init if self.init == "kmeans" else random_init
-            chosen = seed(inputs, self.n_components, rng)
+            chosen = seed(inputs, n_components, rng)
             weights = cell_weights(inputs, chosen)
             return inputs.means[chosen], inputs.covs[chosen], weights
         means, covs, weights = check_mixture(self.init, "init")
@@ -611,9 +621,11 @@ class GMMOTBarycenter(
             return np.full(K, 1.0 / K)
         return check_weights(self.weights, K, "weights (one per input mixture)")
 
-    def _solve(self, mixtures, rng, notes, start=None):
+    def _solve(self, mixtures, rng, notes, start=None, pricer=None):
         """Run the fixed point from one start (``start``, or ``init``'s).
 
+        ``pricer`` (a ``TuplePricer`` of these inputs, shared by the
+        restarts) moves zero-weight components when weights are learnt.
         Returns every fitted attribute (sets nothing) and the last relative
         decrease of the objective.
         """
@@ -635,6 +647,7 @@ class GMMOTBarycenter(
             max_iter=self.max_iter,
             tol=self.tol,
             learn_weights=self.learn_weights,
+            pricer=pricer if self.learn_weights else None,
             notes=notes,
             callback=lambda n_iter, *state: self._report(n_iter, state[-1], began),
         )
@@ -653,11 +666,14 @@ class GMMOTBarycenter(
             tuples_=None,
         ), result.last_decrease
 
-    def _solve_exact(self, mixtures, rng, notes):
+    def _solve_exact(self, mixtures, rng, notes, pricer):
         """Solve the multi-marginal program; cap it by ``max_support`` if set.
 
-        Returns every fitted attribute and the last relative decrease of the
-        objective (0 when exact).
+        A capped fit keeps the best of the fixed point from the exact
+        barycenter's heaviest components and from ``n_init`` initialisations
+        of ``init`` (with ``max_support`` components). Returns every fitted
+        attribute and the last relative decrease of the objective (0 when
+        exact).
         """
         if self.ot_solver != "exact":
             raise ValueError(
@@ -670,11 +686,20 @@ class GMMOTBarycenter(
         lambdas = self._lambdas(len(mixtures))
         exact = multimarginal_barycenter(Pooled(mixtures, lambdas), lambdas, notes)
         if self.max_support is not None and exact.weights.size > self.max_support:
-            fitted, last_decrease = self._solve(
-                mixtures, rng, notes, heaviest_atoms(exact, self.max_support)
-            )
-            fitted["exact_cost_"] = exact.objective
-            return fitted, last_decrease
+            starts = [heaviest_atoms(exact, self.max_support)]
+            if isinstance(self.init, str):
+                inputs = Pooled(mixtures, lambdas)
+                starts += [
+                    self._initial_mixture(inputs, rng, self.max_support)
+                    for _ in range(self.n_init)
+                ]
+            best = None
+            for start in starts:
+                fitted, last_decrease = self._solve(mixtures, rng, notes, start, pricer)
+                if best is None or fitted["cost_"] < best[0]["cost_"]:
+                    best = fitted, last_decrease
+            best[0]["exact_cost_"] = exact.objective
+            return best
         return _fitted(
             exact.weights,
             exact.means,
@@ -694,8 +719,10 @@ class GMMOTBarycenter(
         Warns if the kept run did not converge.
         """
         notes = Notes()
+        lambdas = self._lambdas(len(mixtures))
+        pricer = TuplePricer(Pooled(mixtures, lambdas), lambdas, notes)
         if self.algorithm == "multimarginal":
-            best = self._solve_exact(mixtures, rng, notes)
+            best = self._solve_exact(mixtures, rng, notes, pricer)
         else:
             n_init = self.n_init if isinstance(self.init, str) else 1
             best = None
@@ -704,7 +731,7 @@ class GMMOTBarycenter(
                     print(
                         f"[GMMOTBarycenter] initialisation {run}/{n_init}", flush=True
                     )
-                fitted, last_decrease = self._solve(mixtures, rng, notes)
+                fitted, last_decrease = self._solve(mixtures, rng, notes, pricer=pricer)
                 if best is None or fitted["cost_"] < best[0]["cost_"]:
                     best = fitted, last_decrease
         fitted, last_decrease = best

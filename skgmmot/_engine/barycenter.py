@@ -41,6 +41,15 @@ INNER_MAX_ITER = 1000
 #: call, so small problems never pay it.
 PARALLEL_PLANS_ABOVE = 5e7
 
+#: Barycenter weights at or below this count as zero (a component without
+#: mass), which ``revive`` may move.
+DEAD_WEIGHT = 1e-12
+
+#: A tuple is worth a component if its reduced cost is below minus this
+#: times the objective; at most ``MAX_REVIVALS`` moves per fixed point.
+REVIVAL_THRESHOLD = 1e-9
+MAX_REVIVALS = 100
+
 
 def bures_barycenters(pool, index, coef, init, tol, max_iter, what, notes):
     """Run the batched Bures barycenter kernel; note it if it did not converge.
@@ -304,6 +313,44 @@ class FixedPointResult:
         self.__dict__.update(fields)
 
 
+def revive(means, covs, weights, cost, pooled, lambdas, pricer, objective):
+    """Move the zero-weight components where they lower the objective most.
+
+    Parameters
+    ----------
+    means, covs, weights : ndarray
+        The converged barycenter.
+    cost : ndarray of shape (n, p)
+        Its costs to the pooled input components.
+    pooled, lambdas
+        The inputs.
+    pricer : TuplePricer
+    objective : float
+        The barycenter's objective (sets the threshold of a useful move).
+
+    Returns
+    -------
+    (means, covs) or None
+        New arrays with the moved components, or None if no component has
+        zero weight, the problem is too large to price, or no tuple lowers
+        the objective.
+    """
+    dead = np.flatnonzero(weights <= DEAD_WEIGHT)
+    if dead.size == 0 or not pricer.available:
+        return None
+    _, _, _, duals = optimal_weights(pooled.split(cost), pooled.weights, lambdas)
+    new_means, new_covs = pricer.cheapest(
+        duals, dead.size, REVIVAL_THRESHOLD * max(abs(objective), 1e-300)
+    )
+    if new_means.shape[0] == 0:
+        return None
+    dead = dead[: new_means.shape[0]]
+    means, covs = means.copy(), covs.copy()
+    means[dead] = new_means
+    covs[dead] = new_covs
+    return means, covs
+
+
 def fixed_point(
     pooled,
     lambdas,
@@ -316,6 +363,7 @@ def fixed_point(
     max_iter,
     tol=None,
     learn_weights=False,
+    pricer=None,
     notes,
     callback=None,
 ):
@@ -340,6 +388,12 @@ def fixed_point(
     learn_weights : bool, default=False
         Once converged with fixed weights, optimise them too (each iteration
         then starts with the optimal weights for the current components).
+    pricer : TuplePricer, optional
+        With ``learn_weights`` (and ``tol``): when the iterations converge
+        with components of zero weight, move them to the tuples of input
+        components whose Bures barycenters would lower the objective most
+        (``skgmmot._engine.multimarginal.TuplePricer``), and go on; the
+        optimal weights then give them mass.
     notes : Notes
         Receives the solvers' notes.
     callback : callable, optional
@@ -362,9 +416,11 @@ def fixed_point(
     # converged: learning them from the start can zero a component that
     # the first updates would have made useful.
     learning = False
+    revivals = 0
+    revived_at = np.inf
     for n_iter in range(1, max_iter + 1):
         if learning:
-            w, lp_plans, _ = optimal_weights(
+            w, lp_plans, _, _ = optimal_weights(
                 pooled.split(cost), pooled.weights, lambdas
             )
             if planner.kind == "exact":
@@ -393,6 +449,25 @@ def fixed_point(
             if learn_weights and not learning:
                 learning = True
                 continue
+            # A move is kept going only while it pays: degenerate weight
+            # programs can leave a moved component without mass.
+            if (
+                learning
+                and pricer is not None
+                and revivals < MAX_REVIVALS
+                and objective < revived_at * (1.0 - REVIVAL_THRESHOLD)
+            ):
+                moved = revive(means, covs, w, cost, pooled, lambdas, pricer, objective)
+                if moved is not None:
+                    means, covs = moved
+                    revivals += 1
+                    revived_at = objective
+                    # The next weights come from these costs; the objective
+                    # is the same (the moved components have no mass yet).
+                    cost, plan, objective = plans_and_objective(
+                        means, covs, w, pooled, planner
+                    )
+                    continue
             converged = True
             break
     last_decrease = 0.0

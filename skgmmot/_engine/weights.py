@@ -29,6 +29,12 @@ def optimal_weights(costs, input_weights, lambdas):
         Optimal plans for those weights.
     objective : float
         The minimal objective.
+    duals : list of ndarray of shape (m_k,)
+        Optimal dual variables of the K column-sum constraints (what one
+        more unit of each input component's mass would cost): a new
+        barycenter component lowers the objective if its costs ``c_k`` to
+        the inputs' components have
+        :math:`\sum_k \min_j (\lambda_k c_k[j] - v_k[j]) < 0`.
 
     Raises
     ------
@@ -45,6 +51,7 @@ def optimal_weights(costs, input_weights, lambdas):
     n_plan_vars = int(offsets[-1])
     rows, cols, vals, rhs = [], [], [], []
     row = 0
+    column_rows = []
     for k, m in enumerate(sizes):
         var = offsets[k] + np.arange(n * m).reshape(n, m)
         # Column sums of plan k: sum_i pi_k[i, j] = w_k[j].
@@ -52,6 +59,7 @@ def optimal_weights(costs, input_weights, lambdas):
         cols.append(var.T.ravel())
         vals.append(np.ones(n * m))
         rhs.append(input_weights[k])
+        column_rows.append(row)
         row += m
         # Row sums of plan k equal the shared weights: sum_j pi_k[i, j] - w_i = 0.
         rows.append(row + np.repeat(np.arange(n), m))
@@ -81,4 +89,6 @@ def optimal_weights(costs, input_weights, lambdas):
     weights = x[n_plan_vars:]
     weights = weights / weights.sum()
     plans = [x[offsets[k] : offsets[k + 1]].reshape(n, m) for k, m in enumerate(sizes)]
-    return weights, plans, float(result.fun) * scale
+    y = np.asarray(result.eqlin.marginals) * scale
+    duals = [y[r : r + m] for r, m in zip(column_rows, sizes, strict=True)]
+    return weights, plans, float(result.fun) * scale, duals
