@@ -684,7 +684,15 @@ class GMMOTBarycenter(
         sizes = [w.size for _, _, w in mixtures]
         check_tuple_count(sizes, self.max_tuples, "GMMOTBarycenter")
         lambdas = self._lambdas(len(mixtures))
+        began = time.perf_counter()
         exact = multimarginal_barycenter(Pooled(mixtures, lambdas), lambdas, notes)
+        if self.verbose > 0:
+            print(
+                f"[GMMOTBarycenter] multi-marginal program: {exact.n_tuples} "
+                f"tuples, {exact.weights.size} components, objective "
+                f"{exact.objective:.10g}  time {time.perf_counter() - began:.3f}s",
+                flush=True,
+            )
         if self.max_support is not None and exact.weights.size > self.max_support:
             starts = [heaviest_atoms(exact, self.max_support)]
             if isinstance(self.init, str):

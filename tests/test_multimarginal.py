@@ -468,3 +468,10 @@ def test_moving_empty_components_never_costs(projection):
         assert priced.objective <= plain.objective * (1 + 1e-6)
         moved += priced.objective < plain.objective * (1 - 1e-6)
     assert moved > 0  # the family has problems where it matters
+
+
+def test_verbose_reports_the_program(capsys):
+    mixtures, lambdas = _problem(10, 3, 2, [2, 3, 2])
+    GMMOTBarycenter(algorithm="multimarginal", weights=lambdas, verbose=1).fit(mixtures)
+    out = capsys.readouterr().out
+    assert "multi-marginal program: 12 tuples" in out
