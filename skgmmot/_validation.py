@@ -777,3 +777,61 @@ def check_tuple_count(sizes, max_tuples, what):
             "or raise max_tuples."
         )
     return count
+
+
+def _positive_real(value, label, *, allow_inf=False):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or np.isnan(value)
+        or value <= 0
+        or (np.isinf(value) and not allow_inf)
+    ):
+        bound = "a number > 0 (or inf)" if allow_inf else "a finite number > 0"
+        raise InvalidInputError(f"{label} must be {bound}, got {value!r}.")
+    return float(value)
+
+
+def check_entropic(reg, reg_m, stop_thr):
+    """Validate POT's entropic options ``reg``, ``reg_m`` and ``stopThr``.
+
+    Parameters
+    ----------
+    reg : float or None
+        Entropic regularisation; None for exact plans.
+    reg_m : float, pair of float, or None
+        KL relaxation of the marginals (POT's ``sinkhorn_unbalanced``); a
+        pair relaxes the source and target marginals differently, ``inf``
+        keeps one exact. None: balanced.
+    stop_thr : float or None
+        Tolerance of the iterations (None: the default).
+
+    Returns
+    -------
+    reg : float or None
+    reg_m : tuple of two floats, or None
+    stop_thr : float or None
+    """
+    if reg is not None:
+        reg = _positive_real(reg, "reg")
+    if reg_m is not None:
+        if reg is None:
+            raise InvalidInputError(
+                "reg_m (unbalanced plans, KL-relaxed marginals) needs the "
+                "entropic regularisation reg > 0, as POT's sinkhorn_unbalanced; "
+                "got reg=None."
+            )
+        pair = reg_m if isinstance(reg_m, list | tuple | np.ndarray) else (reg_m,) * 2
+        if len(pair) != 2:
+            raise InvalidInputError(
+                f"reg_m must be a number or a pair (source, target), got {reg_m!r}."
+            )
+        reg_m = tuple(_positive_real(r, "reg_m", allow_inf=True) for r in pair)
+    if stop_thr is not None:
+        stop_thr = _positive_real(stop_thr, "stopThr")
+    if stop_thr is not None and reg is None:
+        raise InvalidInputError(
+            "stopThr is the tolerance of the entropic iterations; give reg too, "
+            "or leave stopThr unset for exact plans."
+        )
+    return reg, reg_m, stop_thr

@@ -45,9 +45,21 @@ from skgmmot._engine.multimarginal import (
     multimarginal_barycenter,
 )
 from skgmmot._engine.status import Notes
-from skgmmot._engine.transport import Solver, pot_emd
+from skgmmot._engine.transport import (
+    SINKHORN_MAX_ITER,
+    SINKHORN_TOL,
+    Solver,
+    pot_emd,
+    sinkhorn_plan,
+)
+from skgmmot._engine.unbalanced import (
+    UNBALANCED_MAX_ITER,
+    UNBALANCED_TOL,
+    unbalanced_plan,
+)
 from skgmmot._validation import (
     _as_float_array,
+    check_entropic,
     check_gaussians,
     check_gmm_arrays,
     check_means,
@@ -122,6 +134,39 @@ def _exact_ot(a, b, cost, plan, log, numItermax):
     return out
 
 
+def _entropic_ot(a, b, cost, reg, reg_m, num_iter_max, stop_thr):
+    """Entropic plan (balanced, or unbalanced with ``reg_m``) and its log.
+
+    Warns once at the user's line if the iterations stop at their limit.
+    """
+    notes = Notes()
+    if reg_m is None:
+        plan, log = sinkhorn_plan(
+            a,
+            b,
+            cost,
+            reg,
+            max_iter=num_iter_max or SINKHORN_MAX_ITER,
+            tol=stop_thr or SINKHORN_TOL,
+            notes=notes,
+            log=True,
+        )
+        log["cost"] = float(np.sum(plan * cost))
+    else:
+        plan, log = unbalanced_plan(
+            a,
+            b,
+            cost,
+            reg,
+            reg_m,
+            max_iter=num_iter_max or UNBALANCED_MAX_ITER,
+            tol=stop_thr or UNBALANCED_TOL,
+            notes=notes,
+        )
+    warn_notes(notes)
+    return plan, log
+
+
 def dist_bures_squared(m_s, m_t, C_s, C_t):
     r"""Squared Bures-Wasserstein distances between the components of two GMMs.
 
@@ -174,7 +219,20 @@ def dist_bures_squared(m_s, m_t, C_s, C_t):
     return cost_matrix(ms, Cs, mt, Ct)
 
 
-def gmm_ot_loss(m_s, m_t, C_s, C_t, w_s, w_t, log=False, *, numItermax=None):
+def gmm_ot_loss(
+    m_s,
+    m_t,
+    C_s,
+    C_t,
+    w_s,
+    w_t,
+    log=False,
+    *,
+    numItermax=None,
+    reg=None,
+    reg_m=None,
+    stopThr=None,
+):
     r"""GMM-OT distance (squared) between two Gaussian mixtures.
 
     .. math::
@@ -205,13 +263,41 @@ def gmm_ot_loss(m_s, m_t, C_s, C_t, w_s, w_t, log=False, *, numItermax=None):
         ``numItermax``). None: the largest of 100000 and ``0.1 k_s k_t``,
         then ten times that if the simplex stops at it.
 
+    reg : float, default=None
+        Keyword-only. Entropic regularisation (POT's ``reg``, in the units of
+        the squared-distance costs): None solves the exact problem; a value
+        gives the entropic plan of POT's ``sinkhorn`` (log-domain, stable for
+        small ``reg``), or with ``reg_m`` its unbalanced one.
+    reg_m : float or pair of float, default=None
+        Keyword-only, with ``reg``. KL relaxation of the marginals, POT's
+        ``sinkhorn_unbalanced(a, b, M, reg, reg_m)`` (``reg_type="kl"``):
+        the plan minimises :math:`\langle \pi, M \rangle + reg\, KL(\pi |
+        w^s \otimes w^t) + \rho_s KL(\pi 1 | w^s) + \rho_t KL(\pi^\top 1 |
+        w^t)` with ``reg_m = rho`` or ``(rho_s, rho_t)``; ``inf`` keeps a
+        marginal exact. Components can then be re-weighted (created or
+        destroyed mass) instead of transported, which matters when the
+        mixtures' weights differ for reasons transport should not explain
+        (label shift). OTT-JAX's ``tau`` is ``reg_m = reg * tau / (1 - tau)``.
+    stopThr : float, default=None
+        Keyword-only, with ``reg``. Tolerance of the iterations: the marginal
+        error for balanced plans (default 1e-10), the change of the
+        logarithms of the plan's marginals for unbalanced ones (default
+        1e-10). ``numItermax`` is
+        then their iteration limit (default 10000).
+
     Returns
     -------
     loss : float
-        The optimal transport cost between the mixtures.
+        The optimal transport cost between the mixtures; with ``reg``, the
+        transport cost :math:`\langle \pi, M \rangle` of the entropic plan
+        (POT's ``sinkhorn2`` and ``sinkhorn_unbalanced2`` default), without
+        the entropy and marginal terms.
     log : dict
         Only if ``log=True``; then, as POT's (``ot.emd2``), the two are
-        returned as a list ``[loss, log]``.
+        returned as a list ``[loss, log]``. With ``reg``: the dual
+        potentials (``f``, ``g``; ``logu``, ``logv`` when unbalanced),
+        ``n_iter``, ``err``, ``cost`` and, when unbalanced, ``total_cost``
+        (the objective with its KL terms).
 
     Warns
     -----
@@ -243,12 +329,30 @@ def gmm_ot_loss(m_s, m_t, C_s, C_t, w_s, w_t, log=False, *, numItermax=None):
     1.0
     """
     (ms, Cs, ws), (mt, Ct, wt) = _check_pair(m_s, m_t, C_s, C_t, w_s, w_t)
+    numItermax = check_num_iter_max(numItermax)
+    reg, reg_m, stopThr = check_entropic(reg, reg_m, stopThr)
     cost = cost_matrix(ms, Cs, mt, Ct)
-    out = _exact_ot(ws, wt, cost, False, log, check_num_iter_max(numItermax))
+    if reg is not None:
+        _, info = _entropic_ot(ws, wt, cost, reg, reg_m, numItermax, stopThr)
+        return [info["cost"], info] if log else info["cost"]
+    out = _exact_ot(ws, wt, cost, False, log, numItermax)
     return list(out) if log else out
 
 
-def gmm_ot_plan(m_s, m_t, C_s, C_t, w_s, w_t, log=False, *, numItermax=None):
+def gmm_ot_plan(
+    m_s,
+    m_t,
+    C_s,
+    C_t,
+    w_s,
+    w_t,
+    log=False,
+    *,
+    numItermax=None,
+    reg=None,
+    reg_m=None,
+    stopThr=None,
+):
     r"""Optimal transport plan between the components of two Gaussian mixtures.
 
     Parameters
@@ -273,11 +377,33 @@ def gmm_ot_plan(m_s, m_t, C_s, C_t, w_s, w_t, log=False, *, numItermax=None):
         Keyword-only. Iteration limit of the network simplex (``ot.emd``'s
         ``numItermax``). None: the largest of 100000 and ``0.1 k_s k_t``,
         then ten times that if the simplex stops at it.
+    reg : float, default=None
+        Keyword-only. Entropic regularisation (POT's ``reg``, in the units of
+        the squared-distance costs): None solves the exact problem; a value
+        gives the entropic plan of POT's ``sinkhorn`` (log-domain, stable for
+        small ``reg``), or with ``reg_m`` its unbalanced one.
+    reg_m : float or pair of float, default=None
+        Keyword-only, with ``reg``. KL relaxation of the marginals, POT's
+        ``sinkhorn_unbalanced(a, b, M, reg, reg_m)`` (``reg_type="kl"``):
+        the plan minimises :math:`\langle \pi, M \rangle + reg\, KL(\pi |
+        w^s \otimes w^t) + \rho_s KL(\pi 1 | w^s) + \rho_t KL(\pi^\top 1 |
+        w^t)` with ``reg_m = rho`` or ``(rho_s, rho_t)``; ``inf`` keeps a
+        marginal exact. Components can then be re-weighted (created or
+        destroyed mass) instead of transported, which matters when the
+        mixtures' weights differ for reasons transport should not explain
+        (label shift). OTT-JAX's ``tau`` is ``reg_m = reg * tau / (1 - tau)``.
+    stopThr : float, default=None
+        Keyword-only, with ``reg``. Tolerance of the iterations: the marginal
+        error for balanced plans (default 1e-10), the change of the
+        logarithms of the plan's marginals for unbalanced ones (default
+        1e-10). ``numItermax`` is
+        then their iteration limit (default 10000).
 
     Returns
     -------
     plan : ndarray of shape (k_s, k_t)
-        The GMM-OT plan; its marginals are ``w_s`` and ``w_t``.
+        The GMM-OT plan; its marginals are ``w_s`` and ``w_t`` (with
+        ``reg_m``, they are only close to them).
     log : dict
         Only if ``log=True``.
 
@@ -312,8 +438,13 @@ def gmm_ot_plan(m_s, m_t, C_s, C_t, w_s, w_t, log=False, *, numItermax=None):
            [0.5, 0. ]])
     """
     (ms, Cs, ws), (mt, Ct, wt) = _check_pair(m_s, m_t, C_s, C_t, w_s, w_t)
+    numItermax = check_num_iter_max(numItermax)
+    reg, reg_m, stopThr = check_entropic(reg, reg_m, stopThr)
     cost = cost_matrix(ms, Cs, mt, Ct)
-    return _exact_ot(ws, wt, cost, True, log, check_num_iter_max(numItermax))
+    if reg is not None:
+        plan, info = _entropic_ot(ws, wt, cost, reg, reg_m, numItermax, stopThr)
+        return (plan, info) if log else plan
+    return _exact_ot(ws, wt, cost, True, log, numItermax)
 
 
 #: Largest accepted gap between a user plan's row sums and the source weights.
