@@ -284,6 +284,13 @@ class GMMOTBarycenter(
         With False, the weights stay at their initial values
         (see ``init``): faster, but a barycenter of groups whose clusters have
         unequal sizes then keeps the sizes of its initial cells.
+    label_cost : float, default=0.0
+        :math:`\beta` of labelled mixtures (Montesuma et al., 2024): with
+        ``fit(mixtures, y=component_classes)``, every component carries the
+        one-hot vector :math:`v` of its class, the cost between components is
+        :math:`W_2^2 + \beta \|v_i - v_j\|^2`, and every barycenter component
+        gets a label vector (the plan-weighted average of the ones it is
+        coupled to; ``labels_``). 0: unlabelled (``y`` ignored).
     gmm : GaussianMixture, default=None
         Template cloned and fitted per group when ``fit`` receives samples;
         default ``GaussianMixture(n_components=self.n_components,
@@ -339,6 +346,11 @@ class GMMOTBarycenter(
         With ``algorithm="multimarginal"``: the optimum of the linear
         program, the least objective of any mixture (equal to ``cost_`` unless
         ``max_support`` capped the barycenter). None with the fixed point.
+    classes_ : ndarray of shape (n_classes,) or None
+        The classes of labelled inputs (``label_cost > 0``), else None.
+    labels_ : ndarray of shape (n_components_fitted, n_classes) or None
+        The label vector of every barycenter component (a distribution over
+        ``classes_``), with labelled inputs; else None.
     tuples_ : ndarray of shape (n_components_fitted, K) or None
         With ``algorithm="multimarginal"`` (uncapped): the component of every
         input that each barycenter component is the Bures barycenter of.
@@ -442,6 +454,7 @@ class GMMOTBarycenter(
         "sinkhorn_tol": [Interval(numbers.Real, 0, None, closed="neither")],
         "projection": [StrOptions({"euclidean", "bures"})],
         "learn_weights": ["boolean"],
+        "label_cost": [Interval(numbers.Real, 0, None, closed="left")],
         "unseen_domains": [StrOptions({"fit", "raise"})],
         "gmm": [GaussianMixture, None],
         "n_jobs": [numbers.Integral, None],
@@ -468,6 +481,7 @@ class GMMOTBarycenter(
         sinkhorn_tol=SINKHORN_TOL,
         projection="euclidean",
         learn_weights=True,
+        label_cost=0.0,
         gmm=None,
         unseen_domains="fit",
         n_jobs=None,
@@ -490,6 +504,7 @@ class GMMOTBarycenter(
         self.sinkhorn_tol = sinkhorn_tol
         self.projection = projection
         self.learn_weights = learn_weights
+        self.label_cost = label_cost
         self.gmm = gmm
         self.unseen_domains = unseen_domains
         self.n_jobs = n_jobs
@@ -575,7 +590,8 @@ class GMMOTBarycenter(
             seed = kmeans_init if self.init == "kmeans" else random_init
             chosen = seed(inputs, n_components, rng)
             weights = cell_weights(inputs, chosen)
-            return inputs.means[chosen], inputs.covs[chosen], weights
+            labels = None if inputs.labels is None else inputs.labels[chosen]
+            return inputs.means[chosen], inputs.covs[chosen], weights, labels
         means, covs, weights = check_mixture(self.init, "init")
         check_factorable(
             floor_eigenvalues(covs),
@@ -589,7 +605,11 @@ class GMMOTBarycenter(
                 f"{self.n_components}."
             )
         check_n_features(means.shape[1], inputs.means.shape[1], "init", "the inputs")
-        return means, covs, weights
+        labels = None
+        if inputs.labels is not None:  # no labels given: start undecided
+            n_classes = inputs.labels.shape[1]
+            labels = np.full((means.shape[0], n_classes), 1.0 / n_classes)
+        return means, covs, weights, labels
 
     def _report(self, iteration, objective, start):
         if self.verbose <= 0:
@@ -621,7 +641,14 @@ class GMMOTBarycenter(
             return np.full(K, 1.0 / K)
         return check_weights(self.weights, K, "weights (one per input mixture)")
 
-    def _solve(self, mixtures, rng, notes, start=None, pricer=None):
+    def _inputs(self, mixtures, lambdas, labels):
+        """Pool the inputs; label them when ``labels`` (one-hot, (p, C)) is set."""
+        inputs = Pooled(mixtures, lambdas)
+        if labels is not None:
+            inputs.with_labels(labels, self.label_cost)
+        return inputs
+
+    def _solve(self, mixtures, rng, notes, start=None, pricer=None, labels=None):
         """Run the fixed point from one start (``start``, or ``init``'s).
 
         ``pricer`` (a ``TuplePricer`` of these inputs, shared by the
@@ -630,10 +657,10 @@ class GMMOTBarycenter(
         decrease of the objective.
         """
         lambdas = self._lambdas(len(mixtures))
-        inputs = Pooled(mixtures, lambdas)
+        inputs = self._inputs(mixtures, lambdas, labels)
         if start is None:
             start = self._initial_mixture(inputs, rng)
-        means, covs, w = start
+        means, covs, w, start_labels = start
         planner = Planner(self._solver(notes), n_jobs=self.n_jobs)
         began = time.perf_counter()
         result = fixed_point(
@@ -648,6 +675,7 @@ class GMMOTBarycenter(
             tol=self.tol,
             learn_weights=self.learn_weights,
             pricer=pricer if self.learn_weights else None,
+            labels=start_labels,
             notes=notes,
             callback=lambda n_iter, *state: self._report(n_iter, state[-1], began),
         )
@@ -664,9 +692,10 @@ class GMMOTBarycenter(
             plans_=[p.copy() for p in inputs.split(result.plan)],
             exact_cost_=None,
             tuples_=None,
+            labels_=result.labels,
         ), result.last_decrease
 
-    def _solve_exact(self, mixtures, rng, notes, pricer):
+    def _solve_exact(self, mixtures, rng, notes, pricer, labels=None):
         """Solve the multi-marginal program; cap it by ``max_support`` if set.
 
         A capped fit keeps the best of the fixed point from the exact
@@ -685,7 +714,8 @@ class GMMOTBarycenter(
         check_tuple_count(sizes, self.max_tuples, "GMMOTBarycenter")
         lambdas = self._lambdas(len(mixtures))
         began = time.perf_counter()
-        exact = multimarginal_barycenter(Pooled(mixtures, lambdas), lambdas, notes)
+        inputs = self._inputs(mixtures, lambdas, labels)
+        exact = multimarginal_barycenter(inputs, lambdas, notes)
         if self.verbose > 0:
             print(
                 f"[GMMOTBarycenter] multi-marginal program: {exact.n_tuples} "
@@ -696,14 +726,15 @@ class GMMOTBarycenter(
         if self.max_support is not None and exact.weights.size > self.max_support:
             starts = [heaviest_atoms(exact, self.max_support)]
             if isinstance(self.init, str):
-                inputs = Pooled(mixtures, lambdas)
                 starts += [
                     self._initial_mixture(inputs, rng, self.max_support)
                     for _ in range(self.n_init)
                 ]
             best = None
             for start in starts:
-                fitted, last_decrease = self._solve(mixtures, rng, notes, start, pricer)
+                fitted, last_decrease = self._solve(
+                    mixtures, rng, notes, start, pricer, labels
+                )
                 if best is None or fitted["cost_"] < best[0]["cost_"]:
                     best = fitted, last_decrease
             best[0]["exact_cost_"] = exact.objective
@@ -719,18 +750,19 @@ class GMMOTBarycenter(
             plans_=exact.plans(sizes),
             exact_cost_=exact.objective,
             tuples_=exact.tuples,
+            labels_=exact.labels,
         ), 0.0
 
-    def _best_solve(self, mixtures, rng):
+    def _best_solve(self, mixtures, rng, labels=None):
         """Run ``_solve`` from ``n_init`` starts; keep the lowest objective.
 
         Warns if the kept run did not converge.
         """
         notes = Notes()
         lambdas = self._lambdas(len(mixtures))
-        pricer = TuplePricer(Pooled(mixtures, lambdas), lambdas, notes)
+        pricer = TuplePricer(self._inputs(mixtures, lambdas, labels), lambdas, notes)
         if self.algorithm == "multimarginal":
-            best = self._solve_exact(mixtures, rng, notes, pricer)
+            best = self._solve_exact(mixtures, rng, notes, pricer, labels)
         else:
             n_init = self.n_init if isinstance(self.init, str) else 1
             best = None
@@ -739,7 +771,9 @@ class GMMOTBarycenter(
                     print(
                         f"[GMMOTBarycenter] initialisation {run}/{n_init}", flush=True
                     )
-                fitted, last_decrease = self._solve(mixtures, rng, notes, pricer=pricer)
+                fitted, last_decrease = self._solve(
+                    mixtures, rng, notes, pricer=pricer, labels=labels
+                )
                 if best is None or fitted["cost_"] < best[0]["cost_"]:
                     best = fitted, last_decrease
         fitted, last_decrease = best
@@ -769,8 +803,11 @@ class GMMOTBarycenter(
             type, or ``(means, covariances, weights)`` tuples, possibly of
             different sizes), or samples from which one ``GaussianMixture``
             (a clone of ``gmm``) is fitted per group of ``sample_domain``.
-        y : None
-            Ignored; present for scikit-learn API consistency.
+        y : list of array-like, default=None
+            With ``label_cost > 0`` and mixtures: the class of every
+            component of each mixture (K arrays of lengths k_k), which makes
+            them labelled mixtures. Otherwise ignored, as in every
+            unsupervised scikit-learn estimator.
         sample_domain : array-like of shape (n_samples,), default=None
             Integer group label of every sample (sample mode only). None puts
             every sample in one group, whose barycenter is its own mixture.
@@ -800,16 +837,26 @@ class GMMOTBarycenter(
             mixtures = check_mixture_list(X, "mixtures")
             d = mixtures[0][0].shape[1]
             domains = np.arange(len(mixtures))
-            fitted = self._best_solve(mixtures, rng)
+            classes, labels = self._component_labels(mixtures, y)
+            fitted = self._best_solve(mixtures, rng, labels)
+            fitted["classes_"] = classes
             if hasattr(self, "feature_names_in_"):  # from an earlier fit on samples
                 del self.feature_names_in_
             self.n_features_in_ = d
         else:
+            if self.label_cost > 0:
+                raise ValueError(
+                    "label_cost > 0 needs labelled mixtures: fit(mixtures, "
+                    "y=component_classes) with one class per component of each "
+                    "mixture (for instance one GaussianMixture per class and "
+                    "group, as skgmmot.da.GMMWBTAdapter fits them)."
+                )
             X = validate_data(self, X, dtype=[np.float64], ensure_min_samples=2)
             mixtures, domains = self._fit_groups(
                 X, sample_domain, np.random.RandomState(groups_seed)
             )
             fitted = self._best_solve(mixtures, rng)
+            fitted["classes_"] = None
         for name, value in fitted.items():
             setattr(self, name, value)
         self.mixtures_ = mixtures
@@ -817,6 +864,28 @@ class GMMOTBarycenter(
         return self
 
     # ------------------------------------------------------------ transform
+
+    def _component_labels(self, mixtures, y):
+        """Classes and pooled one-hot label vectors, or (None, None) if unlabelled."""
+        if self.label_cost == 0:
+            return None, None
+        if y is None or len(y) != len(mixtures):
+            raise ValueError(
+                f"label_cost={self.label_cost:g} needs y: the class of every "
+                f"component of each of the {len(mixtures)} mixtures."
+            )
+        per_mixture = []
+        for k, ((means, _, _), classes) in enumerate(zip(mixtures, y, strict=True)):
+            classes = np.asarray(classes)
+            if classes.shape != (means.shape[0],):
+                raise ValueError(
+                    f"y[{k}] must give one class per component of mixture {k} "
+                    f"({means.shape[0]}), got shape {classes.shape}."
+                )
+            per_mixture.append(classes)
+        pooled = np.concatenate(per_mixture)
+        classes, index = np.unique(pooled, return_inverse=True)
+        return classes, np.eye(classes.size)[index]
 
     def _labels(self, X, sample_domain):
         """One group label per row of X; None only after a one-group fit."""

@@ -53,6 +53,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_array, check_is_fitted
 
+from skgmmot._barycenter import GMMOTBarycenter
 from skgmmot._base import fit_random_state
 from skgmmot._compat import Interval, StrOptions, _fit_context
 from skgmmot._engine.costs import cost_matrix
@@ -75,11 +76,13 @@ from skgmmot._warnings import warn_notes
 HAS_SKADA = importlib.util.find_spec("skada") is not None
 
 __all__ = [
+    "GMMWBT",
     "HAS_SKADA",
     "GMMOTLabelProp",
     "GMMOTLabelPropAdapter",
     "GMMOTMapping",
     "GMMOTMappingAdapter",
+    "GMMWBTAdapter",
 ]
 
 #: skada's label of masked (unknown) target labels in classification.
@@ -182,33 +185,66 @@ class _GMMOTDABase(BaseEstimator):
         self.classes_ = np.unique(ys[ys != MASKED_LABEL])
         if self.classes_.size == 0:
             raise ValueError("The source samples have no labels (all are -1).")
+        *self.source_mixture_, self.component_classes_ = self._class_mixture(
+            Xs, ys, rng
+        )
+        self.source_mixture_ = tuple(self.source_mixture_)
+        self.target_mixture_ = self._target_mixture(Xt, rng)
+        self.plan_ = self._plan(self.source_mixture_, self.target_mixture_)
+        self.n_features_in_ = X.shape[1]
+
+    def _class_mixture(self, Xs, ys, rng):
+        """One mixture per class of ``classes_`` present in ``ys``, pooled.
+
+        Returns means, covariances, weights (class proportion times the class
+        mixture's weights) and the index into ``classes_`` of every component.
+        """
         means, covs, weights, labels = [], [], [], []
         n_labelled = np.count_nonzero(ys != MASKED_LABEL)
         for c, label in enumerate(self.classes_):
             part = Xs[ys == label]
+            if part.shape[0] == 0:
+                continue
             model = self._fit_mixture(part, self.n_components_per_class, rng)
             means.append(model.means_)
             covs.append(_full_covariances(model))
             weights.append(model.weights_ * part.shape[0] / n_labelled)
             labels.append(np.full(model.n_components, c))
-        self.source_mixture_ = (
+        return (
             np.concatenate(means),
             np.concatenate(covs),
             np.concatenate(weights),
+            np.concatenate(labels),
         )
-        self.component_classes_ = np.concatenate(labels)
+
+    def _target_mixture(self, Xt, rng):
         n_target = self.target_n_components or (
             self.n_components_per_class * self.classes_.size
         )
         model = self._fit_mixture(Xt, n_target, rng)
-        self.target_mixture_ = (model.means_, _full_covariances(model), model.weights_)
-        self.plan_ = self._plan()
-        self.n_features_in_ = X.shape[1]
+        return model.means_, _full_covariances(model), model.weights_
 
-    def _plan(self):
-        reg, reg_m, _ = check_entropic(self.reg, self.reg_m, None)
-        ms, Cs, ws = self.source_mixture_
+    def _propagate(self, source_labels, plan):
+        """Class distributions of the target components, through ``plan``."""
+        received = plan.sum(axis=0)
+        n_classes = source_labels.shape[1]
+        proba = np.full((received.size, n_classes), 1.0 / n_classes)
+        has = received > 0
+        proba[has] = (plan[:, has].T @ source_labels) / received[has, None]
+        return proba
+
+    def _target_proba(self, X):
+        check_is_fitted(self)
+        X = check_array(X, dtype=np.float64)
         mt, Ct, wt = self.target_mixture_
+        return posterior(X, mt, Ct, wt, "X", "target mixture") @ (
+            self.target_class_proba_
+        )
+
+    def _plan(self, source, target):
+        reg, reg_m, _ = check_entropic(self.reg, self.reg_m, None)
+        ms, Cs, ws = source
+        mt, Ct, wt = target
         cost = cost_matrix(ms, Cs, mt, Ct)
         notes = Notes()
         if reg is None:
@@ -470,7 +506,83 @@ class GMMOTMappingAdapter(_GMMOTDABase):
         return apply_map(x, (ms, Cs, ws), (mt, Ct), plan, self.transport, seed)
 
 
-class GMMOTLabelPropAdapter(_GMMOTDABase):
+class _LabelPropagation:
+    """Predictions and skada outputs of the adapters that propagate labels.
+
+    Needs ``classes_``, ``target_mixture_`` and ``target_class_proba_``.
+    """
+
+    def predict_proba(self, X):
+        """Class probabilities of target samples, through the target components.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Target-domain samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return self._target_proba(X)
+
+    def predict(self, X):
+        """Predict the most probable class of every sample (see :meth:`predict_proba`).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def fit_transform(self, X, y=None, *, sample_domain=None, **params):
+        """Fit, then label the target samples and mask the source labels.
+
+        Parameters
+        ----------
+        X, y, sample_domain
+            As in :meth:`fit`.
+        **params
+            Passed through (skada's ``sample_weight``, for instance).
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+            The samples, unchanged.
+        y_adapted : ndarray of shape (n_samples,)
+            Propagated labels on the target samples, -1 on the source ones.
+        params : dict
+            ``params``, for the next step (skada's adaptation output).
+        """
+        X, y, sample_domain = _split_domains(X, y, sample_domain)
+        self.fit(X, y, sample_domain=sample_domain)
+        y_out = np.full(X.shape[0], MASKED_LABEL, dtype=self.classes_.dtype)
+        target = sample_domain < 0
+        y_out[target] = self.predict(X[target])
+        return X, y_out, dict(params)
+
+    def transform(self, X, y=None, *, sample_domain=None, allow_source=False, **params):
+        """Return ``X`` unchanged (the labels were adapted, not the samples).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y, sample_domain, allow_source, **params
+            As in :meth:`GMMOTMappingAdapter.transform`.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        """
+        X, _ = self._split_for_transform(X, sample_domain, allow_source)
+        return X
+
+
+class GMMOTLabelPropAdapter(_LabelPropagation, _GMMOTDABase):
     r"""GMM-OTDA\ :sub:`L`: propagate the source labels to the target samples.
 
     Fits one Gaussian mixture per source class and one to the target samples
@@ -545,86 +657,161 @@ class GMMOTLabelPropAdapter(_GMMOTDABase):
         X, y, sample_domain = _split_domains(X, y, sample_domain)
         self._fit_domains(X, y, sample_domain)
         onehot = np.eye(self.classes_.size)[self.component_classes_]
-        received = self.plan_.sum(axis=0)
-        proba = np.full((received.size, self.classes_.size), 1.0 / self.classes_.size)
-        has = received > 0
-        proba[has] = (self.plan_[:, has].T @ onehot) / received[has, None]
-        self.target_class_proba_ = proba
+        self.target_class_proba_ = self._propagate(onehot, self.plan_)
         return self
 
-    def predict_proba(self, X):
-        """Class probabilities of samples under the target components' classes.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Target-domain samples.
+class GMMWBTAdapter(_LabelPropagation, _GMMOTDABase):
+    r"""Multi-source GMM-WBT: a labelled barycenter of the sources, then the target.
 
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        X = check_array(X, dtype=np.float64)
-        mt, Ct, wt = self.target_mixture_
-        return posterior(X, mt, Ct, wt, "X", "target mixture") @ (
-            self.target_class_proba_
+    Montesuma et al. (ECML-PKDD 2024): every source domain (each value >= 0 of
+    ``sample_domain``) is modelled by a *labelled* mixture, one Gaussian
+    mixture per class whose components carry the class's one-hot vector
+    :math:`v`; their GMM-OT barycenter under the supervised cost
+    :math:`W_2^2 + \beta \|v_i - v_j\|^2` (``label_cost``) is a labelled
+    mixture whose components carry class distributions
+    (:class:`skgmmot.GMMOTBarycenter` with ``label_cost``). The barycenter is
+    then transported to the target mixture (whose labels are unknown, so the
+    cost there is :math:`W_2^2` alone), and the labels are propagated as in
+    :class:`GMMOTLabelPropAdapter`: ``fit_transform`` returns the target
+    samples with their most probable class, the source labels masked.
+
+    Parameters
+    ----------
+    n_components_per_class : int, default=2
+        Components per class of every source mixture (fewer if a class has
+        fewer samples in a domain); the barycenter and the target mixture
+        have ``n_components_per_class`` times the number of classes.
+    label_cost : float, default=1.0
+        :math:`\beta`, relative to the median Bures cost between the source
+        components (so that it does not depend on the units).
+    target_n_components : int, default=None
+        Components of the target mixture; None: as the barycenter.
+    barycenter : GMMOTBarycenter, default=None
+        Template (cloned) of the barycenter; default
+        ``GMMOTBarycenter(algorithm="fixed_point")``. Its ``n_components``,
+        ``label_cost`` and ``random_state`` are set by the adapter.
+    gmm : GaussianMixture, default=None
+        Template of every mixture fitted, as in :class:`GMMOTMappingAdapter`.
+    reg, reg_m : float, default=None
+        The plan from the barycenter to the target: exact, entropic or
+        unbalanced, as in :class:`GMMOTMappingAdapter`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the mixtures and the barycenter.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    source_mixtures_ : list of tuple
+        ``(means, covariances, weights)`` of every source domain's labelled
+        mixture, in the order of ``source_domains_``.
+    source_domains_ : ndarray
+        The source domain labels.
+    barycenter_ : GMMOTBarycenter
+        The fitted labelled barycenter (``labels_``: its class distributions).
+    target_mixture_ : tuple of ndarray
+    plan_ : ndarray of shape (k_bar, k_t)
+        The plan from the barycenter's components to the target's.
+    target_class_proba_ : ndarray of shape (k_t, n_classes)
+
+    See Also
+    --------
+    GMMWBT : A skada pipeline of this adapter and a classifier.
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        **_GMMOTDABase._parameter_constraints,
+        "label_cost": [Interval(numbers.Real, 0, None, closed="left")],
+        "barycenter": [GMMOTBarycenter, None],
+    }
+
+    def __init__(
+        self,
+        n_components_per_class=2,
+        *,
+        label_cost=1.0,
+        target_n_components=None,
+        barycenter=None,
+        gmm=None,
+        reg=None,
+        reg_m=None,
+        random_state=None,
+    ):
+        super().__init__(
+            n_components_per_class,
+            target_n_components=target_n_components,
+            gmm=gmm,
+            reg=reg,
+            reg_m=reg_m,
+            random_state=random_state,
         )
+        self.label_cost = label_cost
+        self.barycenter = barycenter
 
-    def predict(self, X):
-        """Predict the most probable class of every sample (see :meth:`predict_proba`).
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, *, sample_domain=None):
+        """Fit the labelled source mixtures, their barycenter, the target and the plan.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Source labels (target ones masked as -1).
+        sample_domain : array-like of shape (n_samples,), default=None
+            One value >= 0 per source domain, < 0 for target samples.
 
         Returns
         -------
-        labels : ndarray of shape (n_samples,)
-        """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-    def fit_transform(self, X, y=None, *, sample_domain=None, **params):
-        """Fit, then label the target samples and mask the source labels.
-
-        Parameters
-        ----------
-        X, y, sample_domain
-            As in :meth:`fit`.
-        **params
-            Passed through (skada's ``sample_weight``, for instance).
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-            The samples, unchanged.
-        y_adapted : ndarray of shape (n_samples,)
-            Propagated labels on the target samples, -1 on the source ones.
-        params : dict
-            ``params``, for the next step (skada's adaptation output).
+        self : GMMWBTAdapter
         """
         X, y, sample_domain = _split_domains(X, y, sample_domain)
-        self.fit(X, y, sample_domain=sample_domain)
-        y_out = np.full(X.shape[0], MASKED_LABEL, dtype=self.classes_.dtype)
-        target = sample_domain < 0
-        y_out[target] = self.predict(X[target])
-        return X, y_out, dict(params)
-
-    def transform(self, X, y=None, *, sample_domain=None, allow_source=False, **params):
-        """Return ``X`` unchanged (the labels were adapted, not the samples).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y, sample_domain, allow_source, **params
-            As in :meth:`GMMOTMappingAdapter.transform`.
-
-        Returns
-        -------
-        X : ndarray of shape (n_samples, n_features)
-        """
-        X, _ = self._split_for_transform(X, sample_domain, allow_source)
-        return X
+        if y is None:
+            raise ValueError("GMMWBTAdapter needs the source labels y.")
+        rng = fit_random_state(self.random_state)
+        source, target = sample_domain >= 0, sample_domain < 0
+        if not source.any() or not target.any():
+            raise ValueError(
+                "Domain adaptation needs source samples (sample_domain >= 0) "
+                "and target samples (sample_domain < 0); got "
+                f"{int(source.sum())} and {int(target.sum())}."
+            )
+        labelled = source & (y != MASKED_LABEL)
+        self.classes_ = np.unique(y[labelled])
+        if self.classes_.size == 0:
+            raise ValueError("The source samples have no labels (all are -1).")
+        self.source_domains_ = np.unique(sample_domain[source])
+        mixtures, component_classes = [], []
+        for domain in self.source_domains_:
+            rows = sample_domain == domain
+            *mixture, classes = self._class_mixture(X[rows], y[rows], rng)
+            mixtures.append(tuple(mixture))
+            component_classes.append(self.classes_[classes])
+        self.source_mixtures_ = mixtures
+        pooled_means = np.concatenate([m for m, _, _ in mixtures])
+        pooled_covs = np.concatenate([C for _, C, _ in mixtures])
+        scale = _scale(
+            cost_matrix(pooled_means, pooled_covs, pooled_means, pooled_covs)
+        )
+        template = self.barycenter
+        if template is None:
+            template = GMMOTBarycenter()
+        n_bar = self.n_components_per_class * self.classes_.size
+        self.barycenter_ = clone(template).set_params(
+            n_components=min(n_bar, pooled_means.shape[0]),
+            label_cost=self.label_cost / scale,
+            random_state=rng.randint(np.iinfo(np.int32).max),
+        )
+        self.barycenter_.fit(mixtures, component_classes)
+        bar = self.barycenter_
+        self.target_mixture_ = self._target_mixture(X[target], rng)
+        self.plan_ = self._plan(
+            (bar.means_, bar.covariances_, bar.weights_), self.target_mixture_
+        )
+        # The barycenter's classes are those of its labelled inputs, which
+        # are classes_ (every class has a component in some domain).
+        self.target_class_proba_ = self._propagate(bar.labels_, self.plan_)
+        self.n_features_in_ = X.shape[1]
+        return self
 
 
 def _make_pipeline(adapter, base_estimator, name):
@@ -695,3 +882,30 @@ def GMMOTLabelProp(base_estimator=None, **params):
     return _make_pipeline(
         GMMOTLabelPropAdapter(**params), base_estimator, "GMMOTLabelProp"
     )
+
+
+def GMMWBT(base_estimator=None, **params):
+    """Build a skada pipeline: GMMWBTAdapter, then ``base_estimator``.
+
+    Parameters
+    ----------
+    base_estimator : estimator, default=None
+        Trained on the target samples and their propagated labels; default
+        ``SVC(kernel="rbf")``.
+    **params
+        Parameters of :class:`GMMWBTAdapter`.
+
+    Returns
+    -------
+    pipeline : sklearn.pipeline.Pipeline
+
+    Raises
+    ------
+    ImportError
+        Without skada (``pip install 'skgmmot[da]'``).
+    """
+    if base_estimator is None:
+        from sklearn.svm import SVC
+
+        base_estimator = SVC(kernel="rbf")
+    return _make_pipeline(GMMWBTAdapter(**params), base_estimator, "GMMWBT")

@@ -1159,7 +1159,7 @@ def gmm_barycenter_multimarginal(
     planner = Planner(Solver("exact", num_iter_max=numItermax, notes=notes))
     capped = max_support is not None and exact.weights.size > max_support
     if capped:
-        means, covs, w = heaviest_atoms(exact, max_support)
+        means, covs, w, _ = heaviest_atoms(exact, max_support)
         result = fixed_point(
             pooled,
             lambdas,

@@ -24,6 +24,16 @@ def _restore_metadata_routing():
     sklearn.set_config(enable_metadata_routing=before)
 
 
+@pytest.fixture
+def skada_routing():
+    """skada, with scikit-learn's metadata routing on (as importing skada does)."""
+    import sklearn
+
+    skada = pytest.importorskip("skada")
+    sklearn.set_config(enable_metadata_routing=True)
+    return skada
+
+
 def _domains(seed=0, n=150, proportions=(0.5, 0.5), target_proportions=None):
     """Two classes of two clusters each; the target is an affine image.
 
@@ -164,8 +174,8 @@ def test_inputs_are_not_modified():
 # ------------------------------------------------------------------ skada
 
 
-def test_skada_pipelines():
-    skada = pytest.importorskip("skada")
+def test_skada_pipelines(skada_routing):
+    skada = skada_routing
     from sklearn.model_selection import GridSearchCV
 
     from skgmmot.da import GMMOTLabelProp, GMMOTMapping
@@ -235,3 +245,83 @@ def test_importing_the_module_leaves_sklearn_config_alone():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+# --------------------------------------------------------- multi-source WBT
+
+
+def _sources_and_target(seed, n_sources=3, n=150):
+    """Source domains under random affine effects; the target under a larger one."""
+    rng = np.random.RandomState(seed)
+    centres = {0: [[0.0, 0.0], [0.0, 5.0]], 1: [[5.0, 0.0], [5.0, 5.0]]}
+
+    def domain(A, b):
+        X, y = [], []
+        for label in (0, 1):
+            which = rng.randint(2, size=n)
+            X.append(np.asarray(centres[label])[which] + 0.7 * rng.randn(n, 2))
+            y.append(np.full(n, label))
+        return np.vstack(X) @ A.T + b, np.concatenate(y)
+
+    def rotation(angle):
+        return np.array(
+            [[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]
+        )
+
+    Xs, ys, ds = [], [], []
+    for k in range(n_sources):
+        A = rotation(rng.uniform(-0.5, 0.5)) * rng.uniform(0.8, 1.2, 2)
+        X, y = domain(A, 3.0 * rng.randn(2))
+        Xs.append(X)
+        ys.append(y)
+        ds.append(np.full(len(y), k))
+    Xt, yt = domain(rotation(0.6) * [1.3, 0.8], np.array([4.0, -4.0]))
+    X = np.vstack([*Xs, Xt])
+    y = np.concatenate([*ys, -np.ones(len(yt), int)])
+    domain_labels = np.concatenate([*ds, np.full(len(yt), -1)])
+    return X, y, domain_labels, yt
+
+
+def test_wbt_beats_merging_the_sources():
+    from skgmmot.da import GMMWBTAdapter
+
+    wbt, merged = [], []
+    for seed in range(4):
+        X, y, domain, yt = _sources_and_target(seed)
+        target = domain < 0
+        adapter = GMMWBTAdapter(2, random_state=0).fit(X, y, sample_domain=domain)
+        wbt.append(np.mean(adapter.predict(X[target]) == yt))
+        single = GMMOTLabelPropAdapter(2, random_state=0)
+        single.fit(X, y, sample_domain=domain)
+        merged.append(np.mean(single.predict(X[target]) == yt))
+        bar = adapter.barycenter_
+        np.testing.assert_allclose(bar.labels_.sum(axis=1), 1.0)
+        assert len(adapter.source_mixtures_) == 3
+    assert np.mean(wbt) > 0.9
+    assert np.mean(wbt) > np.mean(merged)
+
+
+def test_wbt_output_and_errors():
+    from skgmmot.da import GMMWBTAdapter
+
+    X, y, domain, yt = _sources_and_target(6, n_sources=2)
+    target = domain < 0
+    X_out, y_out, params = GMMWBTAdapter(2, random_state=0).fit_transform(
+        X, y, sample_domain=domain, sample_weight=None
+    )
+    assert np.all(y_out[~target] == -1)
+    assert np.mean(y_out[target] == yt) > 0.8
+    assert params == {"sample_weight": None}
+    np.testing.assert_array_equal(X_out, X)
+    with pytest.raises(ValueError, match="needs the source labels"):
+        GMMWBTAdapter().fit(X, None, sample_domain=domain)
+
+
+def test_wbt_pipeline_with_skada(skada_routing):
+    from skgmmot.da import GMMWBT
+
+    X, y, domain, yt = _sources_and_target(1)
+    target = domain < 0
+    pipe = GMMWBT(n_components_per_class=2, random_state=0)
+    pipe.fit(X, y, sample_domain=domain)
+    assert np.mean(pipe.predict(X[target], sample_domain=domain[target]) == yt) > 0.9

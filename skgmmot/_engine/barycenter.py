@@ -11,7 +11,7 @@ callback sees every iterate (the function's ``log``, the estimator's
 
 import numpy as np
 
-from skgmmot._engine.costs import cost_matrix
+from skgmmot._engine.costs import cost_matrix, label_costs
 from skgmmot._engine.status import Notes
 from skgmmot._engine.transport import exact_plans
 from skgmmot._engine.weights import optimal_weights
@@ -130,6 +130,19 @@ def _warm_start(previous, fallback):
     eig_min = np.linalg.eigvalsh(previous)[:, 0]
     ok = eig_min > 1e-12 * scale
     return np.where(ok[:, None, None], previous, fallback)
+
+
+def label_update(labels, w_bar, pooled, plan):
+    r"""Return the label vectors minimising the label term for fixed plans.
+
+    Component i's vector becomes :math:`\sum_k \lambda_k \sum_j
+    \pi_k[i, j] v_{kj} / w_i`; components of zero weight keep theirs.
+    """
+    active = w_bar > 0.0
+    out = labels.copy()
+    rows = plan[active] * pooled.column_lambdas / w_bar[active, None]
+    out[active] = rows @ pooled.labels
+    return out
 
 
 def fixed_point_update(means, covs, w_bar, pooled, lambdas, plan, method, notes):
@@ -277,13 +290,16 @@ class Planner:
         return np.hstack([plan for plan, _ in blocks])
 
 
-def plans_and_objective(means, covs, weights, pooled, planner):
+def plans_and_objective(means, covs, weights, pooled, planner, labels=None):
     """Costs and plans to every input, the objective sum_k lambda_k <P_k, M_k>.
 
     One cost-matrix call against all input components pooled: a single kernel
-    launch is cheaper than K small ones.
+    launch is cheaper than K small ones. With labelled inputs (``labels`` of
+    the barycenter's components), the costs include the label term.
     """
     cost = cost_matrix(means, covs, pooled.means, pooled.covs)
+    if labels is not None:
+        cost = cost + label_costs(labels, pooled.labels, pooled.label_cost)
     plan = planner(weights, pooled, cost)
     objective = float(np.sum(plan * cost * pooled.column_lambdas))
     return cost, plan, objective
@@ -296,6 +312,8 @@ class FixedPointResult:
     ----------
     means, covs, weights : ndarray
         The last iterate.
+    labels : ndarray of shape (n, C) or None
+        Its label vectors (labelled inputs).
     plan : ndarray of shape (n, p)
         Its plans to the inputs, side by side.
     objective : float
@@ -313,13 +331,13 @@ class FixedPointResult:
         self.__dict__.update(fields)
 
 
-def revive(means, covs, weights, cost, pooled, lambdas, pricer, objective):
+def revive(means, covs, labels, weights, cost, pooled, lambdas, pricer, objective):
     """Move the zero-weight components where they lower the objective most.
 
     Parameters
     ----------
-    means, covs, weights : ndarray
-        The converged barycenter.
+    means, covs, labels, weights : ndarray or None
+        The converged barycenter (``labels`` None for unlabelled inputs).
     cost : ndarray of shape (n, p)
         Its costs to the pooled input components.
     pooled, lambdas
@@ -330,7 +348,7 @@ def revive(means, covs, weights, cost, pooled, lambdas, pricer, objective):
 
     Returns
     -------
-    (means, covs) or None
+    (means, covs, labels) or None
         New arrays with the moved components, or None if no component has
         zero weight, the problem is too large to price, or no tuple lowers
         the objective.
@@ -339,7 +357,7 @@ def revive(means, covs, weights, cost, pooled, lambdas, pricer, objective):
     if dead.size == 0 or not pricer.available:
         return None
     _, _, _, duals = optimal_weights(pooled.split(cost), pooled.weights, lambdas)
-    new_means, new_covs = pricer.cheapest(
+    new_means, new_covs, new_labels = pricer.cheapest(
         duals, dead.size, REVIVAL_THRESHOLD * max(abs(objective), 1e-300)
     )
     if new_means.shape[0] == 0:
@@ -348,7 +366,10 @@ def revive(means, covs, weights, cost, pooled, lambdas, pricer, objective):
     means, covs = means.copy(), covs.copy()
     means[dead] = new_means
     covs[dead] = new_covs
-    return means, covs
+    if labels is not None:
+        labels = labels.copy()
+        labels[dead] = new_labels
+    return means, covs, labels
 
 
 def fixed_point(
@@ -364,6 +385,7 @@ def fixed_point(
     tol=None,
     learn_weights=False,
     pricer=None,
+    labels=None,
     notes,
     callback=None,
 ):
@@ -394,6 +416,12 @@ def fixed_point(
         components whose Bures barycenters would lower the objective most
         (``skgmmot._engine.multimarginal.TuplePricer``), and go on; the
         optimal weights then give them mass.
+    labels : ndarray of shape (n, C), optional
+        Label vectors of the starting components, when the inputs are
+        labelled (``pooled.labels``): the costs then include the label term,
+        and every update replaces a component's label vector by the
+        plan-weighted average of the ones its rows select (the minimiser of
+        that term).
     notes : Notes
         Receives the solvers' notes.
     callback : callable, optional
@@ -405,7 +433,7 @@ def fixed_point(
     result : FixedPointResult
     """
     means, covs, w = means, covs, weights
-    cost, plan, objective = plans_and_objective(means, covs, w, pooled, planner)
+    cost, plan, objective = plans_and_objective(means, covs, w, pooled, planner, labels)
     curve = [objective]
     if callback is not None:
         callback(0, means, covs, w, objective)
@@ -430,8 +458,12 @@ def fixed_point(
         means, covs = fixed_point_update(
             means, covs, w, pooled, lambdas, plan, projection, notes
         )
+        if labels is not None:
+            labels = label_update(labels, w, pooled, plan)
         previous_plan = plan
-        cost, plan, new_objective = plans_and_objective(means, covs, w, pooled, planner)
+        cost, plan, new_objective = plans_and_objective(
+            means, covs, w, pooled, planner, labels
+        )
         curve.append(new_objective)
         if callback is not None:
             callback(n_iter, means, covs, w, new_objective)
@@ -457,15 +489,17 @@ def fixed_point(
                 and revivals < MAX_REVIVALS
                 and objective < revived_at * (1.0 - REVIVAL_THRESHOLD)
             ):
-                moved = revive(means, covs, w, cost, pooled, lambdas, pricer, objective)
+                moved = revive(
+                    means, covs, labels, w, cost, pooled, lambdas, pricer, objective
+                )
                 if moved is not None:
-                    means, covs = moved
+                    means, covs, labels = moved
                     revivals += 1
                     revived_at = objective
                     # The next weights come from these costs; the objective
                     # is the same (the moved components have no mass yet).
                     cost, plan, objective = plans_and_objective(
-                        means, covs, w, pooled, planner
+                        means, covs, w, pooled, planner, labels
                     )
                     continue
             converged = True
@@ -476,6 +510,7 @@ def fixed_point(
     return FixedPointResult(
         means=means,
         covs=covs,
+        labels=labels,
         weights=w,
         plan=plan,
         objective=objective,

@@ -5,7 +5,7 @@ import numpy as np
 from skgmmot._kernels._bures import _bures_cost_matrix as cost_matrix
 from skgmmot._kernels._bures import _gaussian_maps
 
-__all__ = ["cost_matrix", "gaussian_pair_maps", "plan_pairs"]
+__all__ = ["cost_matrix", "gaussian_pair_maps", "label_costs", "plan_pairs"]
 
 
 def gaussian_pair_maps(covs_s, covs_t, rows, cols):
@@ -45,3 +45,25 @@ def plan_pairs(covs_s, covs_t, plan, active):
     rows, cols = np.nonzero((plan > 0.0) & active[:, None])
     rows, cols = rows.astype(np.int64), cols.astype(np.int64)
     return rows, cols, gaussian_pair_maps(covs_s, covs_t, rows, cols)
+
+
+def label_costs(labels_s, labels_t, label_cost):
+    r"""Return the label term :math:`\beta \|v_i - v_j\|^2` of supervised costs.
+
+    Labelled mixtures (Montesuma et al., 2024) attach a label vector (one-hot
+    for a class, or a distribution over classes) to every component; the
+    cost between components adds :math:`\beta` times the squared distance of
+    their label vectors to their Bures-Wasserstein cost.
+
+    Parameters
+    ----------
+    labels_s : ndarray of shape (n, C)
+    labels_t : ndarray of shape (m, C)
+    label_cost : float
+
+    Returns
+    -------
+    ndarray of shape (n, m)
+    """
+    diff = labels_s[:, None, :] - labels_t[None, :, :]
+    return label_cost * np.einsum("ijc,ijc->ij", diff, diff)

@@ -18,7 +18,7 @@ __all__ = [
 
 
 class Pooled:
-    """Several mixtures side by side: their component arrays concatenated.
+    r"""Several mixtures side by side: their component arrays concatenated.
 
     Costs and plans to all the mixtures are kept as one (n, p) array whose
     columns ``bounds[k]:bounds[k + 1]`` belong to mixture k: one cost-kernel
@@ -46,7 +46,20 @@ class Pooled:
         ``lambdas[k]`` for every component of mixture k (with ``lambdas``).
     mass : ndarray of shape (p,)
         ``lambdas[k] * weights[k][j]`` (with ``lambdas``).
+    labels : ndarray of shape (p, C) or None
+        Label vectors of the components (labelled mixtures), or None.
+    label_cost : float
+        The weight :math:`\beta` of the label term of the costs.
     """
+
+    labels = None
+    label_cost = 0.0
+
+    def with_labels(self, labels, label_cost):
+        """Attach label vectors (p, C) and the label cost; return self."""
+        self.labels = np.ascontiguousarray(labels, dtype=np.float64)
+        self.label_cost = float(label_cost)
+        return self
 
     def __init__(self, mixtures, lambdas=None):
         sizes = [m.shape[0] for m, _, _ in mixtures]

@@ -66,7 +66,11 @@ def tuple_gaussians(pooled, lambdas, tuples, notes, *, with_covs=True):
     means : ndarray of shape (B, d)
     covs : ndarray of shape (B, d, d) or None
     costs : ndarray of shape (B,)
-        :math:`\sum_k \lambda_k W_2^2(\bar g_t, g_{k, t_k})`.
+        :math:`\sum_k \lambda_k W_2^2(\bar g_t, g_{k, t_k})`, plus the label
+        term :math:`\beta \sum_k \lambda_k \|\bar v_t - v_{k, t_k}\|^2`
+        for labelled inputs (``pooled.labels``).
+    labels : ndarray of shape (B, C) or None
+        The tuples' average label vectors :math:`\bar v_t` (labelled inputs).
     """
     index = tuples + pooled.bounds[:-1]
     B, K = index.shape
@@ -101,7 +105,17 @@ def tuple_gaussians(pooled, lambdas, tuples, notes, *, with_covs=True):
         costs[lo:hi] = spread + np.maximum(bures, 0.0)
         if with_covs:
             covs[lo:hi] = S
-    return means, covs, costs
+    labels = None
+    if pooled.labels is not None:
+        # The label term's minimiser is the average label vector.
+        labels = np.einsum("k,bkc->bc", lambdas, pooled.labels[index])
+        spread = np.einsum(
+            "k,bk->b",
+            lambdas,
+            np.sum((pooled.labels[index] - labels[:, None, :]) ** 2, axis=2),
+        )
+        costs += pooled.label_cost * spread
+    return means, covs, costs, labels
 
 
 class MultimarginalResult:
@@ -121,9 +135,14 @@ class MultimarginalResult:
         every input after the first is redundant and is given 0).
     n_tuples : int
         Number of tuples of the linear program.
+    labels : ndarray of shape (n, C) or None
+        Label vectors of the components (labelled inputs).
     """
 
-    def __init__(self, tuples, weights, means, covs, objective, duals, count):
+    def __init__(
+        self, tuples, weights, means, covs, objective, duals, count, labels=None
+    ):
+        self.labels = labels
         self.tuples = tuples
         self.weights = weights
         self.means = means
@@ -209,7 +228,7 @@ def multimarginal_barycenter(pooled, lambdas, notes):
     """
     sizes = [int(w.size) for w in pooled.weights]
     tuples = np.indices(sizes).reshape(len(sizes), -1).T.copy()
-    _, _, costs = tuple_gaussians(pooled, lambdas, tuples, notes, with_covs=False)
+    _, _, costs, _ = tuple_gaussians(pooled, lambdas, tuples, notes, with_covs=False)
     A, offsets = _constraints(tuples, sizes)
     rhs = np.concatenate(
         [w if k == 0 else w[:-1] for k, w in enumerate(pooled.weights)]
@@ -222,7 +241,7 @@ def multimarginal_barycenter(pooled, lambdas, notes):
     support = np.flatnonzero(x > MASS_FLOOR)
     chosen = tuples[support]
     weights = x[support] / x[support].sum()
-    means, covs, chosen_costs = tuple_gaussians(pooled, lambdas, chosen, notes)
+    means, covs, chosen_costs, labels = tuple_gaussians(pooled, lambdas, chosen, notes)
     y = np.asarray(result.eqlin.marginals) * scale
     duals = []
     for k, s in enumerate(sizes):
@@ -238,17 +257,21 @@ def multimarginal_barycenter(pooled, lambdas, notes):
         float(weights @ chosen_costs),
         duals,
         tuples.shape[0],
+        labels,
     )
 
 
 def heaviest_atoms(result, n):
     """Return the ``n`` heaviest components of an exact barycenter (renormalised).
 
+    Returns means, covariances, weights and label vectors (None if unlabelled).
+
     Ties in weight keep the program's order (a stable sort).
     """
     keep = np.sort(np.argsort(-result.weights, kind="stable")[:n])
     weights = result.weights[keep]
-    return result.means[keep], result.covs[keep], weights / weights.sum()
+    labels = None if result.labels is None else result.labels[keep]
+    return result.means[keep], result.covs[keep], weights / weights.sum(), labels
 
 
 #: Largest estimated work, tuples x K x max(d, 2)**3, of pricing every tuple
@@ -298,6 +321,8 @@ class TuplePricer:
         means : ndarray of shape (c, d)
         covs : ndarray of shape (c, d, d)
             The Bures barycenters of those tuples, most negative first.
+        labels : ndarray of shape (c, C) or None
+            Their label vectors (labelled inputs).
         """
         if self._costs is None:
             # Tuples through a zero-weight input component can carry no mass
@@ -307,7 +332,7 @@ class TuplePricer:
             self._tuples = np.stack(
                 [p[i] for p, i in zip(positive, grid, strict=True)], axis=1
             )
-            _, _, self._costs = tuple_gaussians(
+            _, _, self._costs, _ = tuple_gaussians(
                 self.pooled, self.lambdas, self._tuples, self.notes, with_covs=False
             )
         reduced = self._costs - sum(
@@ -315,7 +340,7 @@ class TuplePricer:
         )
         order = np.argsort(reduced, kind="stable")[:count]
         order = order[reduced[order] < -threshold]
-        means, covs, _ = tuple_gaussians(
+        means, covs, _, labels = tuple_gaussians(
             self.pooled, self.lambdas, self._tuples[order], self.notes
         )
-        return means, covs
+        return means, covs, labels
