@@ -835,3 +835,69 @@ def check_entropic(reg, reg_m, stop_thr):
             "or leave stopThr unset for exact plans."
         )
     return reg, reg_m, stop_thr
+
+
+def check_component_labels(labels_s, labels_t, label_cost, k_s, k_t):
+    """Validate the labels of labelled mixtures; return their label vectors.
+
+    Parameters
+    ----------
+    labels_s, labels_t : array-like or None
+        Classes of the components, shapes (k_s,) and (k_t,), or label vectors
+        (distributions over classes), shapes (k_s, C) and (k_t, C).
+    label_cost : float
+        The weight of the label term; 0 ignores the labels.
+    k_s, k_t : int
+        The numbers of components.
+
+    Returns
+    -------
+    (vectors_s, vectors_t) or None
+        Float label vectors, (k_s, C) and (k_t, C); None if ``label_cost`` is 0.
+    """
+    if (
+        isinstance(label_cost, bool)
+        or not isinstance(label_cost, numbers.Real)
+        or not np.isfinite(label_cost)
+        or label_cost < 0
+    ):
+        raise InvalidInputError(
+            f"label_cost must be a finite number >= 0, got {label_cost!r}."
+        )
+    if label_cost == 0:
+        return None
+    if labels_s is None or labels_t is None:
+        raise InvalidInputError(
+            "label_cost > 0 needs the labels of both mixtures' components "
+            "(labels_s and labels_t)."
+        )
+    arrays = [np.asarray(labels_s), np.asarray(labels_t)]
+    for array, k, name in zip(
+        arrays, (k_s, k_t), ("labels_s", "labels_t"), strict=True
+    ):
+        if array.ndim not in (1, 2) or array.shape[0] != k:
+            raise InvalidInputError(
+                f"{name} must have one class (or label vector) per component "
+                f"({k}), got shape {array.shape}."
+            )
+    if arrays[0].ndim != arrays[1].ndim:
+        raise InvalidInputError(
+            "labels_s and labels_t must both be classes (1-D) or both label "
+            "vectors (2-D)."
+        )
+    if arrays[0].ndim == 1:
+        classes, index = np.unique(np.concatenate(arrays), return_inverse=True)
+        onehot = np.eye(classes.size)[index]
+        return onehot[:k_s], onehot[k_s:]
+    vectors = [
+        _as_float_array(a, name)[0]
+        for a, name in zip(arrays, ("labels_s", "labels_t"), strict=True)
+    ]
+    if vectors[0].shape[1] != vectors[1].shape[1] or not all(
+        np.all(np.isfinite(v)) for v in vectors
+    ):
+        raise InvalidInputError(
+            "labels_s and labels_t must be finite label vectors over the same "
+            f"classes, got {vectors[0].shape[1]} and {vectors[1].shape[1]} columns."
+        )
+    return vectors[0], vectors[1]

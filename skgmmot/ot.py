@@ -36,7 +36,7 @@ import numpy as np
 
 from skgmmot._engine import gaussian
 from skgmmot._engine.barycenter import Planner, bures_barycenters, fixed_point
-from skgmmot._engine.costs import cost_matrix, gaussian_pair_maps
+from skgmmot._engine.costs import cost_matrix, gaussian_pair_maps, label_costs
 from skgmmot._engine.maps import apply_map, geodesic_state
 from skgmmot._engine.mixtures import Pooled, log_mixture_pdf
 from skgmmot._engine.multimarginal import (
@@ -59,6 +59,7 @@ from skgmmot._engine.unbalanced import (
 )
 from skgmmot._validation import (
     _as_float_array,
+    check_component_labels,
     check_entropic,
     check_gaussians,
     check_gmm_arrays,
@@ -132,6 +133,17 @@ def _exact_ot(a, b, cost, plan, log, numItermax):
     out = pot_emd(a, b, cost, plan=plan, log=log, num_iter_max=numItermax, notes=notes)
     warn_notes(notes)
     return out
+
+
+def _labelled_cost(ms, Cs, mt, Ct, label_cost, labels_s, labels_t):
+    """Bures costs, plus the label term of labelled mixtures."""
+    vectors = check_component_labels(
+        labels_s, labels_t, label_cost, ms.shape[0], mt.shape[0]
+    )
+    cost = cost_matrix(ms, Cs, mt, Ct)
+    if vectors is not None:
+        cost = cost + label_costs(*vectors, label_cost)
+    return cost
 
 
 def _entropic_ot(a, b, cost, reg, reg_m, num_iter_max, stop_thr):
@@ -232,6 +244,9 @@ def gmm_ot_loss(
     reg=None,
     reg_m=None,
     stopThr=None,
+    label_cost=0.0,
+    labels_s=None,
+    labels_t=None,
 ):
     r"""GMM-OT distance (squared) between two Gaussian mixtures.
 
@@ -284,6 +299,15 @@ def gmm_ot_loss(
         logarithms of the plan's marginals for unbalanced ones (default
         1e-10). ``numItermax`` is
         then their iteration limit (default 10000).
+    label_cost : float, default=0.0
+        Keyword-only. :math:`\beta` of labelled mixtures (Montesuma et al.,
+        2024): the cost between components adds :math:`\beta \|v_i -
+        v_j\|^2`, the squared distance of their label vectors, to their
+        squared Bures-Wasserstein distance. 0: unlabelled.
+    labels_s, labels_t : array-like, default=None
+        Keyword-only, with ``label_cost``. The class of every component,
+        shapes (k_s,) and (k_t,) (one-hot vectors over the classes of both),
+        or label vectors (distributions over classes), (k_s, C) and (k_t, C).
 
     Returns
     -------
@@ -331,7 +355,7 @@ def gmm_ot_loss(
     (ms, Cs, ws), (mt, Ct, wt) = _check_pair(m_s, m_t, C_s, C_t, w_s, w_t)
     numItermax = check_num_iter_max(numItermax)
     reg, reg_m, stopThr = check_entropic(reg, reg_m, stopThr)
-    cost = cost_matrix(ms, Cs, mt, Ct)
+    cost = _labelled_cost(ms, Cs, mt, Ct, label_cost, labels_s, labels_t)
     if reg is not None:
         _, info = _entropic_ot(ws, wt, cost, reg, reg_m, numItermax, stopThr)
         return [info["cost"], info] if log else info["cost"]
@@ -352,6 +376,9 @@ def gmm_ot_plan(
     reg=None,
     reg_m=None,
     stopThr=None,
+    label_cost=0.0,
+    labels_s=None,
+    labels_t=None,
 ):
     r"""Optimal transport plan between the components of two Gaussian mixtures.
 
@@ -398,6 +425,15 @@ def gmm_ot_plan(
         logarithms of the plan's marginals for unbalanced ones (default
         1e-10). ``numItermax`` is
         then their iteration limit (default 10000).
+    label_cost : float, default=0.0
+        Keyword-only. :math:`\beta` of labelled mixtures (Montesuma et al.,
+        2024): the cost between components adds :math:`\beta \|v_i -
+        v_j\|^2`, the squared distance of their label vectors, to their
+        squared Bures-Wasserstein distance. 0: unlabelled.
+    labels_s, labels_t : array-like, default=None
+        Keyword-only, with ``label_cost``. The class of every component,
+        shapes (k_s,) and (k_t,) (one-hot vectors over the classes of both),
+        or label vectors (distributions over classes), (k_s, C) and (k_t, C).
 
     Returns
     -------
@@ -440,7 +476,7 @@ def gmm_ot_plan(
     (ms, Cs, ws), (mt, Ct, wt) = _check_pair(m_s, m_t, C_s, C_t, w_s, w_t)
     numItermax = check_num_iter_max(numItermax)
     reg, reg_m, stopThr = check_entropic(reg, reg_m, stopThr)
-    cost = cost_matrix(ms, Cs, mt, Ct)
+    cost = _labelled_cost(ms, Cs, mt, Ct, label_cost, labels_s, labels_t)
     if reg is not None:
         plan, info = _entropic_ot(ws, wt, cost, reg, reg_m, numItermax, stopThr)
         return (plan, info) if log else plan

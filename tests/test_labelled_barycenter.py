@@ -142,3 +142,66 @@ def test_plans_see_the_label_term():
             fitted.means_, m, fitted.covariances_, C, fitted.weights_, w
         )
         assert np.sum(plan * cost) <= np.sum(unsupervised * cost) + 1e-9
+
+
+# ----------------------------------------------------- labelled plans (functions)
+
+
+def test_labelled_plan_is_the_plan_of_the_supervised_cost():
+    import ot
+
+    from skgmmot import gmm_ot_loss
+
+    rng = np.random.RandomState(7)
+    ms, Cs, ws = make_random_gmm(5, 2, random_state=rng)
+    mt, Ct, wt = make_random_gmm(4, 2, random_state=rng)
+    ys, yt = np.array([0, 1, 2, 0, 1]), np.array([2, 2, 0, 1])
+    beta = 4.0
+    M = dist_bures_squared(ms, mt, Cs, Ct)
+    M = M + beta * 2.0 * (ys[:, None] != yt[None, :])  # |e_a - e_b|^2 = 2
+    expected = ot.emd(ws, wt, M)
+    kwargs = {"label_cost": beta, "labels_s": ys, "labels_t": yt}
+    plan = gmm_ot_plan(ms, mt, Cs, Ct, ws, wt, **kwargs)
+    np.testing.assert_array_equal(plan, expected)
+    assert gmm_ot_loss(ms, mt, Cs, Ct, ws, wt, **kwargs) == pytest.approx(
+        np.sum(expected * M), rel=1e-12
+    )
+    # Label vectors give the same costs as classes.
+    vs, vt = np.eye(3)[ys], np.eye(3)[yt]
+    same = gmm_ot_plan(
+        ms, mt, Cs, Ct, ws, wt, label_cost=beta, labels_s=vs, labels_t=vt
+    )
+    np.testing.assert_array_equal(same, plan)
+    # Entropic and unbalanced plans see the label term too.
+    entropic = gmm_ot_plan(ms, mt, Cs, Ct, ws, wt, reg=1.0, **kwargs)
+    expected = ot.sinkhorn(
+        ws, wt, M, 1.0, method="sinkhorn_log", numItermax=100000, stopThr=1e-14
+    )
+    np.testing.assert_allclose(entropic, expected, rtol=1e-6, atol=1e-12)
+    # A large label cost keeps mass within classes where it can.
+    strict = gmm_ot_plan(ms, mt, Cs, Ct, ws, wt, **{**kwargs, "label_cost": 1e6})
+    across = strict[ys[:, None] != yt[None, :]].sum()
+    within_possible = sum(min(ws[ys == c].sum(), wt[yt == c].sum()) for c in range(3))
+    assert across == pytest.approx(1.0 - within_possible, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"label_cost": -1.0}, "label_cost must be"),
+        ({"label_cost": 1.0}, "needs the labels of both"),
+        ({"label_cost": 1.0, "labels_s": [0, 1], "labels_t": [0, 1, 1]}, "labels_s"),
+        (
+            {"label_cost": 1.0, "labels_s": [0, 1, 0], "labels_t": np.eye(3)},
+            "both be classes",
+        ),
+    ],
+)
+def test_bad_labels(kwargs, message):
+    rng = np.random.RandomState(8)
+    ms, Cs, ws = make_random_gmm(3, 2, random_state=rng)
+    mt, Ct, wt = make_random_gmm(3, 2, random_state=rng)
+    with pytest.raises(ValueError, match=message):
+        gmm_ot_plan(ms, mt, Cs, Ct, ws, wt, **kwargs)
+    with pytest.raises(AssertionError, match=message):
+        gmm_ot_plan(ms, mt, Cs, Ct, ws, wt, **kwargs)
