@@ -325,3 +325,15 @@ def test_wbt_pipeline_with_skada(skada_routing):
     pipe = GMMWBT(n_components_per_class=2, random_state=0)
     pipe.fit(X, y, sample_domain=domain)
     assert np.mean(pipe.predict(X[target], sample_domain=domain[target]) == yt) > 0.9
+
+
+def test_wbt_without_label_cost_carries_labels_through_the_plans():
+    from skgmmot.da import GMMWBTAdapter
+
+    X, y, domain, yt = _sources_and_target(1)
+    target = domain < 0
+    adapter = GMMWBTAdapter(2, label_cost=0.0, random_state=0)
+    adapter.fit(X, y, sample_domain=domain)
+    assert adapter.barycenter_.labels_ is None
+    np.testing.assert_allclose(adapter.target_class_proba_.sum(axis=1), 1.0)
+    assert np.mean(adapter.predict(X[target]) == yt) > 0.9

@@ -54,6 +54,8 @@ def test_examples_are_found():
         "plot_color_barycenter.py",
         "plot_batch_alignment.py",
         "plot_distribution_clustering.py",
+        "plot_multisource_digits.py",
+        "plot_simulated_shifts.py",
     } <= names
     assert (EXAMPLES / "README.txt").is_file()
 
@@ -164,3 +166,61 @@ def test_batch_effects_example_finds_the_clusters(tmp_path):
         float, re.search(r"([\d.]+) on raw samples, ([\d.]+) after", out).groups()
     )
     assert aligned >= 0.98 > raw, out
+
+
+@pytest.mark.slow
+def test_multisource_digits_example_adapts_to_the_target(tmp_path):
+    """Multi-source digits: GMM-WBT >= label propagation on merged sources >> source."""
+    result, _ = _result(EXAMPLES / "plot_multisource_digits.py", tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+
+    def accuracy(row):
+        return float(re.search(re.escape(row) + r"\s+([\d.]+) \(", out).group(1))
+
+    source_only = accuracy("source only (SVC on the pooled sources)")
+    label_prop = accuracy("GMM-OTDA_L on the merged sources")
+    wbt = accuracy("GMM-WBT (label_cost=1)")
+    assert source_only < 0.6, out
+    assert label_prop > 0.8, out
+    assert wbt >= max(label_prop, 0.9), out
+
+
+@pytest.mark.slow
+def test_simulated_shifts_example_shows_where_gmmotda_helps(tmp_path):
+    """skada's shifts: GMM-OTDA fixes the conditional shift, unbalanced plans help
+    under target shift, and the subspace reflection defeats every variant."""
+    result, _ = _result(EXAMPLES / "plot_simulated_shifts.py", tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    shifts = ["covariate_shift", "target_shift", "conditional_shift", "subspace"]
+    table = {
+        name: dict(zip(shifts, map(float, scores), strict=True))
+        for name, *scores in re.findall(
+            r"^((?:source only|GMMOTMapping|GMMOTLabelProp)(?: unbalanced)?)"
+            r"\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$",
+            out,
+            re.M,
+        )
+    }
+    assert len(table) == 5, out
+    conditional = {name: row["conditional_shift"] for name, row in table.items()}
+    assert min(conditional["GMMOTMapping"], conditional["GMMOTLabelProp"]) >= 0.9, out
+    assert conditional["source only"] < 0.7, out
+    target = {name: row["target_shift"] for name, row in table.items()}
+    assert target["GMMOTLabelProp unbalanced"] > target["GMMOTLabelProp"] + 0.2, out
+    assert all(
+        row["subspace"] < 0.5 for name, row in table.items() if name != "source only"
+    ), out
+    relaxed = {
+        shift: list(map(float, scores))
+        for shift, *scores in re.findall(
+            r"^(target_shift|conditional_shift)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)"
+            r"\s+([\d.]+)$",
+            out,
+            re.M,
+        )
+    }
+    # reg_m = 0.2 ... 10: small follows the target's proportions, large does not.
+    assert relaxed["target_shift"][0] > relaxed["target_shift"][-1], out
+    assert relaxed["conditional_shift"][0] < relaxed["conditional_shift"][-1], out
