@@ -58,12 +58,13 @@ def tuple_gaussians(pooled, lambdas, tuples, notes, *, with_covs=True):
     notes : Notes
         Receives a note if a Gaussian barycenter did not converge.
     with_covs : bool, default=True
-        Return the covariances (else only the costs, in chunks of
-        ``TUPLE_CHUNK`` tuples so that memory stays bounded).
+        Return the tuples' Gaussians and label vectors (else only the costs,
+        computed in chunks of ``TUPLE_CHUNK`` tuples so that memory stays
+        bounded).
 
     Returns
     -------
-    means : ndarray of shape (B, d)
+    means : ndarray of shape (B, d) or None
     covs : ndarray of shape (B, d, d) or None
     costs : ndarray of shape (B,)
         :math:`\sum_k \lambda_k W_2^2(\bar g_t, g_{k, t_k})`, plus the label
@@ -71,12 +72,17 @@ def tuple_gaussians(pooled, lambdas, tuples, notes, *, with_covs=True):
         for labelled inputs (``pooled.labels``).
     labels : ndarray of shape (B, C) or None
         The tuples' average label vectors :math:`\bar v_t` (labelled inputs).
+        Means, covariances and labels are None unless ``with_covs``.
     """
     index = tuples + pooled.bounds[:-1]
     B, K = index.shape
     d = pooled.means.shape[1]
-    means = np.einsum("k,bkd->bd", lambdas, pooled.means[index])
+    labelled = pooled.labels is not None
+    # Only the costs are kept for every tuple; means, covariances and label
+    # vectors only when asked (``with_covs``), so that memory stays bounded.
+    means = np.empty((B, d)) if with_covs else None
     covs = np.empty((B, d, d)) if with_covs else None
+    labels = np.empty((B, pooled.labels.shape[1])) if with_covs and labelled else None
     costs = np.empty(B)
     coef = np.broadcast_to(lambdas, (TUPLE_CHUNK, K))
     traces = np.trace(pooled.covs, axis1=1, axis2=2)
@@ -94,28 +100,32 @@ def tuple_gaussians(pooled, lambdas, tuples, notes, *, with_covs=True):
             "the Gaussian barycenters of the multi-marginal tuples",
             notes,
         )
-        spread = np.einsum(
-            "k,bk->b",
-            lambdas,
-            np.sum((pooled.means[part] - means[lo:hi, None, :]) ** 2, axis=2),
-        )
+        chunk_means = np.einsum("k,bkd->bd", lambdas, pooled.means[part])
         # At the Bures barycenter S, sum_k lambda_k tr (S^1/2 C_k S^1/2)^1/2
         # = tr S, so sum_k lambda_k B^2(S, C_k) = sum_k lambda_k tr C_k - tr S.
         bures = traces[part] @ lambdas - np.trace(S, axis1=1, axis2=2)
-        costs[lo:hi] = spread + np.maximum(bures, 0.0)
-        if with_covs:
-            covs[lo:hi] = S
-    labels = None
-    if pooled.labels is not None:
-        # The label term's minimiser is the average label vector.
-        labels = np.einsum("k,bkc->bc", lambdas, pooled.labels[index])
-        spread = np.einsum(
-            "k,bk->b",
-            lambdas,
-            np.sum((pooled.labels[index] - labels[:, None, :]) ** 2, axis=2),
+        costs[lo:hi] = _spread(pooled.means[part], chunk_means, lambdas) + np.maximum(
+            bures, 0.0
         )
-        costs += pooled.label_cost * spread
+        if labelled:
+            # The label term's minimiser is the average label vector.
+            chunk_labels = np.einsum("k,bkc->bc", lambdas, pooled.labels[part])
+            costs[lo:hi] += pooled.label_cost * _spread(
+                pooled.labels[part], chunk_labels, lambdas
+            )
+        if with_covs:
+            means[lo:hi] = chunk_means
+            covs[lo:hi] = S
+            if labelled:
+                labels[lo:hi] = chunk_labels
     return means, covs, costs, labels
+
+
+def _spread(points, centres, lambdas):
+    """sum_k lambda_k |points[b, k] - centres[b]|^2 for every tuple b."""
+    return np.einsum(
+        "k,bk->b", lambdas, np.sum((points - centres[:, None, :]) ** 2, axis=2)
+    )
 
 
 class MultimarginalResult:
