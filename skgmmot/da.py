@@ -174,11 +174,13 @@ class _GMMOTDABase(BaseEstimator):
             model.fit(X)
         return model
 
-    def _fit_domains(self, X, y, sample_domain):
-        """Fit the class-wise source mixture, the target mixture and the plan."""
+    def _source_and_target(self, y, sample_domain):
+        """Check both domains and the source labels; set ``classes_``.
+
+        Returns the boolean masks of the source and of the target samples.
+        """
         if y is None:
             raise ValueError(f"{type(self).__name__} needs the source labels y.")
-        rng = fit_random_state(self.random_state)
         source = sample_domain >= 0
         target = ~source
         if not source.any() or not target.any():
@@ -187,10 +189,16 @@ class _GMMOTDABase(BaseEstimator):
                 "and target samples (sample_domain < 0); got "
                 f"{int(source.sum())} and {int(target.sum())}."
             )
-        Xs, ys, Xt = X[source], y[source], X[target]
-        self.classes_ = np.unique(ys[ys != MASKED_LABEL])
+        self.classes_ = np.unique(y[source & (y != MASKED_LABEL)])
         if self.classes_.size == 0:
             raise ValueError("The source samples have no labels (all are -1).")
+        return source, target
+
+    def _fit_domains(self, X, y, sample_domain):
+        """Fit the class-wise source mixture, the target mixture and the plan."""
+        source, target = self._source_and_target(y, sample_domain)
+        rng = fit_random_state(self.random_state)
+        Xs, ys, Xt = X[source], y[source], X[target]
         *self.source_mixture_, self.component_classes_ = self._class_mixture(
             Xs, ys, rng
         )
@@ -791,20 +799,8 @@ class GMMWBTAdapter(_LabelPropagation, _GMMOTDABase):
         self : GMMWBTAdapter
         """
         X, y, sample_domain = _split_domains(X, y, sample_domain)
-        if y is None:
-            raise ValueError("GMMWBTAdapter needs the source labels y.")
+        source, target = self._source_and_target(y, sample_domain)
         rng = fit_random_state(self.random_state)
-        source, target = sample_domain >= 0, sample_domain < 0
-        if not source.any() or not target.any():
-            raise ValueError(
-                "Domain adaptation needs source samples (sample_domain >= 0) "
-                "and target samples (sample_domain < 0); got "
-                f"{int(source.sum())} and {int(target.sum())}."
-            )
-        labelled = source & (y != MASKED_LABEL)
-        self.classes_ = np.unique(y[labelled])
-        if self.classes_.size == 0:
-            raise ValueError("The source samples have no labels (all are -1).")
         self.source_domains_ = np.unique(sample_domain[source])
         mixtures, component_classes = [], []
         for domain in self.source_domains_:
