@@ -51,6 +51,7 @@ Sections:
 import argparse
 import contextlib
 import io
+import itertools
 import math
 import statistics
 import sys
@@ -193,6 +194,8 @@ GMM_FAMILIES = (
 #: n_components_per_class: the issue's 1-3, plus 4 (class 1 of the generator is
 #: four Gaussian clusters).
 GMM_SIZES = (1, 2, 3, 4)
+#: The source's class proportions: its own, or estimated on the target (EM).
+GMM_PRIORS = ("source", "estimate")
 #: The unbalanced setting: reg and reg_m relative to the median component cost.
 UNBALANCED = {"reg": 0.05, "reg_m": 1.0}
 ANY_GMM = "skgmmot, any of the 3 families"
@@ -219,9 +222,10 @@ class Config:
         return f"{self.family} | {self.setting}"
 
 
-def gmm_setting(k, unbalanced):
+def gmm_setting(k, unbalanced, prior="source"):
     plan = "unbalanced (reg=0.05, reg_m=1)" if unbalanced else "exact"
-    return f"K={k}, {plan}"
+    estimated = ", class_prior=estimate" if prior == "estimate" else ""
+    return f"K={k}, {plan}{estimated}"
 
 
 def configs(grid):
@@ -315,33 +319,34 @@ def configs(grid):
                 converged_default=metric == "sqeuclidean",
             )
         )
-    for unbalanced in (False, True):
-        for k in GMM_SIZES:
-            params = {"n_components_per_class": k, "random_state": 0}
-            if unbalanced:
-                params.update(UNBALANCED)
-            setting = gmm_setting(k, unbalanced)
-            default = k == 2 and not unbalanced  # the adapters' defaults
-            out += [
-                Config(
-                    GMM_FAMILIES[0],
-                    setting,
-                    lambda p=params: GMMOTMapping(base(), **p),
-                    default,
-                ),
-                Config(
-                    GMM_FAMILIES[1],
-                    setting,
-                    lambda p=params: GMMOTLabelProp(base(), **p),
-                    default,
-                ),
-                Config(
-                    GMM_FAMILIES[2],
-                    setting,
-                    lambda p=params: make_da_pipeline(GMMOTLabelPropAdapter(**p)),
-                    default,
-                ),
-            ]
+    for unbalanced, prior, k in itertools.product((False, True), GMM_PRIORS, GMM_SIZES):
+        params = {"n_components_per_class": k, "random_state": 0}
+        if unbalanced:
+            params.update(UNBALANCED)
+        params["class_prior"] = prior
+        setting = gmm_setting(k, unbalanced, prior)
+        # the adapters' defaults
+        default = k == 2 and not unbalanced and prior == "source"
+        out += [
+            Config(
+                GMM_FAMILIES[0],
+                setting,
+                lambda p=params: GMMOTMapping(base(), **p),
+                default,
+            ),
+            Config(
+                GMM_FAMILIES[1],
+                setting,
+                lambda p=params: GMMOTLabelProp(base(), **p),
+                default,
+            ),
+            Config(
+                GMM_FAMILIES[2],
+                setting,
+                lambda p=params: make_da_pipeline(GMMOTLabelPropAdapter(**p)),
+                default,
+            ),
+        ]
     return out
 
 

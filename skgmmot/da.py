@@ -60,6 +60,7 @@ from skgmmot._compat import Interval, StrOptions, _fit_context
 from skgmmot._engine.costs import cost_matrix
 from skgmmot._engine.maps import apply_map
 from skgmmot._engine.mixtures import posterior
+from skgmmot._engine.priors import class_proportions
 from skgmmot._engine.status import Notes
 from skgmmot._engine.transport import Solver
 from skgmmot._engine.unbalanced import (
@@ -194,15 +195,27 @@ class _GMMOTDABase(BaseEstimator):
             raise ValueError("The source samples have no labels (all are -1).")
         return source, target
 
-    def _fit_domains(self, X, y, sample_domain):
-        """Fit the class-wise source mixture, the target mixture and the plan."""
+    def _fit_domains(self, X, y, sample_domain, class_prior="source"):
+        """Fit the class-wise source mixture, the target mixture and the plan.
+
+        ``class_prior`` sets the source's class proportions (``class_prior_``):
+        "source", "estimate" (from the target samples) or an array.
+        """
         source, target = self._source_and_target(y, sample_domain)
         rng = fit_random_state(self.random_state)
         Xs, ys, Xt = X[source], y[source], X[target]
-        *self.source_mixture_, self.component_classes_ = self._class_mixture(
-            Xs, ys, rng
-        )
-        self.source_mixture_ = tuple(self.source_mixture_)
+        ms, Cs, ws, classes = self._class_mixture(Xs, ys, rng)
+        proportions = np.bincount(classes, weights=ws, minlength=self.classes_.size)
+        within = ws / proportions[classes]
+        if isinstance(class_prior, str) and class_prior == "estimate":
+            proportions = class_proportions(
+                Xt, ms, Cs, within, classes, self.classes_.size
+            )
+        elif not isinstance(class_prior, str):
+            proportions = _check_class_prior(class_prior, self.classes_)
+        self.class_prior_ = proportions
+        self.source_mixture_ = (ms, Cs, within * proportions[classes])
+        self.component_classes_ = classes
         self.target_mixture_ = self._target_mixture(Xt, rng)
         self.plan_ = self._plan(self.source_mixture_, self.target_mixture_)
         self.n_features_in_ = X.shape[1]
@@ -304,6 +317,52 @@ class _GMMOTDABase(BaseEstimator):
         return X, source
 
 
+class _SingleSource(_GMMOTDABase):
+    """The adapters of one source domain, whose class proportions can change."""
+
+    _parameter_constraints: ClassVar[dict] = {
+        **_GMMOTDABase._parameter_constraints,
+        "class_prior": [StrOptions({"source", "estimate"}), "array-like"],
+    }
+
+    def __init__(
+        self,
+        n_components_per_class=2,
+        *,
+        target_n_components=None,
+        gmm=None,
+        reg=None,
+        reg_m=None,
+        class_prior="source",
+        random_state=None,
+    ):
+        super().__init__(
+            n_components_per_class,
+            target_n_components=target_n_components,
+            gmm=gmm,
+            reg=reg,
+            reg_m=reg_m,
+            random_state=random_state,
+        )
+        self.class_prior = class_prior
+
+
+def _check_class_prior(class_prior, classes):
+    """Return a user's class proportions (in the order of ``classes``), normalised."""
+    prior = np.asarray(class_prior, dtype=np.float64)
+    if prior.shape != classes.shape:
+        raise ValueError(
+            f"class_prior must have one entry per source class ({classes.size}: "
+            f"{classes.tolist()}); got shape {prior.shape}."
+        )
+    if not np.all(np.isfinite(prior)) or np.any(prior < 0) or not prior.sum() > 0:
+        raise ValueError(
+            "class_prior must be finite, non-negative and not all zero; got "
+            f"{prior.tolist()}."
+        )
+    return prior / prior.sum()
+
+
 def _carried_labels(barycenter, component_classes, classes):
     """Class distributions that a barycenter's plans bring from its inputs."""
     weights = (
@@ -335,7 +394,7 @@ def _scale(cost):
     return float(np.median(positive)) if positive.size else 1.0
 
 
-class GMMOTMappingAdapter(_GMMOTDABase):
+class GMMOTMappingAdapter(_SingleSource):
     r"""GMM-OTDA\ :sub:`T`: map the source samples onto the target domain.
 
     Fits one Gaussian mixture per source class and one to the target samples,
@@ -367,6 +426,15 @@ class GMMOTMappingAdapter(_GMMOTDABase):
         With ``reg``: the unbalanced plan, marginals relaxed by KL with
         ``reg_m`` times the median cost (POT's ``sinkhorn_unbalanced``
         ``reg_m``; see :func:`skgmmot.gmm_ot_plan`).
+    class_prior : {"source", "estimate"} or array-like, default="source"
+        Class proportions of the source mixture, whose components are
+        transported: the source's own ("source"); the maximum-likelihood
+        proportions of the target samples under the source's class mixtures
+        ("estimate": EM with the class mixtures fixed, Saerens et al. 2002),
+        for target (label) shift, where only the proportions change; or
+        given (shape (n_classes,), in the order of ``classes_``). Under
+        target shift with "source", an exact plan must send mass across
+        classes. See the user guide's "Domain adaptation" page.
     random_state : int, RandomState instance or None, default=None
         Seeds the mixtures' fits.
     transport : {"bary", "rand"}, default="bary"
@@ -382,6 +450,8 @@ class GMMOTMappingAdapter(_GMMOTDABase):
         (weights: class proportion times the class mixture's weights).
     component_classes_ : ndarray of shape (k_s,)
         Index into ``classes_`` of every source component.
+    class_prior_ : ndarray of shape (n_classes,)
+        The class proportions of ``source_mixture_``.
     target_mixture_ : tuple of ndarray
         ``(means, covariances, weights)`` of the target mixture.
     plan_ : ndarray of shape (k_s, k_t)
@@ -410,7 +480,7 @@ class GMMOTMappingAdapter(_GMMOTDABase):
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        **_GMMOTDABase._parameter_constraints,
+        **_SingleSource._parameter_constraints,
         "transport": [StrOptions({"bary", "rand"})],
     }
 
@@ -422,6 +492,7 @@ class GMMOTMappingAdapter(_GMMOTDABase):
         gmm=None,
         reg=None,
         reg_m=None,
+        class_prior="source",
         transport="bary",
         random_state=None,
     ):
@@ -431,6 +502,7 @@ class GMMOTMappingAdapter(_GMMOTDABase):
             gmm=gmm,
             reg=reg,
             reg_m=reg_m,
+            class_prior=class_prior,
             random_state=random_state,
         )
         self.transport = transport
@@ -455,7 +527,7 @@ class GMMOTMappingAdapter(_GMMOTDABase):
         self : GMMOTMappingAdapter
         """
         X, y, sample_domain = _split_domains(X, y, sample_domain)
-        self._fit_domains(X, y, sample_domain)
+        self._fit_domains(X, y, sample_domain, self.class_prior)
         return self
 
     def fit_transform(self, X, y=None, *, sample_domain=None, **params):
@@ -475,7 +547,7 @@ class GMMOTMappingAdapter(_GMMOTDABase):
             their labels), target samples unchanged.
         """
         X, y, sample_domain = _split_domains(X, y, sample_domain)
-        self._fit_domains(X, y, sample_domain)
+        self._fit_domains(X, y, sample_domain, self.class_prior)
         out = X.copy()
         source = np.flatnonzero(sample_domain >= 0)
         labels = y[source]
@@ -616,7 +688,7 @@ class _LabelPropagation:
         return X
 
 
-class GMMOTLabelPropAdapter(_LabelPropagation, _GMMOTDABase):
+class GMMOTLabelPropAdapter(_LabelPropagation, _SingleSource):
     r"""GMM-OTDA\ :sub:`L`: propagate the source labels to the target samples.
 
     Fits one Gaussian mixture per source class and one to the target samples
@@ -650,6 +722,15 @@ class GMMOTLabelPropAdapter(_LabelPropagation, _GMMOTDABase):
         With ``reg``: the unbalanced plan, marginals relaxed by KL with
         ``reg_m`` times the median cost (POT's ``sinkhorn_unbalanced``
         ``reg_m``; see :func:`skgmmot.gmm_ot_plan`).
+    class_prior : {"source", "estimate"} or array-like, default="source"
+        Class proportions of the source mixture, whose components are
+        transported: the source's own ("source"); the maximum-likelihood
+        proportions of the target samples under the source's class mixtures
+        ("estimate": EM with the class mixtures fixed, Saerens et al. 2002),
+        for target (label) shift, where only the proportions change; or
+        given (shape (n_classes,), in the order of ``classes_``). Under
+        target shift with "source", an exact plan must send mass across
+        classes. See the user guide's "Domain adaptation" page.
     random_state : int, RandomState instance or None, default=None
         Seeds the mixtures' fits.
 
@@ -662,6 +743,8 @@ class GMMOTLabelPropAdapter(_LabelPropagation, _GMMOTDABase):
         (weights: class proportion times the class mixture's weights).
     component_classes_ : ndarray of shape (k_s,)
         Index into ``classes_`` of every source component.
+    class_prior_ : ndarray of shape (n_classes,)
+        The class proportions of ``source_mixture_``.
     target_mixture_ : tuple of ndarray
         ``(means, covariances, weights)`` of the target mixture.
     plan_ : ndarray of shape (k_s, k_t)
@@ -689,7 +772,7 @@ class GMMOTLabelPropAdapter(_LabelPropagation, _GMMOTDABase):
         self : GMMOTLabelPropAdapter
         """
         X, y, sample_domain = _split_domains(X, y, sample_domain)
-        self._fit_domains(X, y, sample_domain)
+        self._fit_domains(X, y, sample_domain, self.class_prior)
         onehot = np.eye(self.classes_.size)[self.component_classes_]
         self.target_class_proba_ = self._propagate(onehot, self.plan_)
         return self
