@@ -32,7 +32,8 @@ from _harness import (
 )
 from sklearn.exceptions import ConvergenceWarning
 
-from skgmmot import GMMOTFlow
+from skgmmot import GMMOTBarycenter, GMMOTFlow
+from skgmmot.datasets import make_random_gmm
 
 DATA = Path(
     os.environ.get(
@@ -259,7 +260,8 @@ _FIRST_FIT_CHILD = f"""
 import time
 t = time.perf_counter()
 import numpy as np
-from skgmmot import GMMOTFlow
+from skgmmot import GMMOTBarycenter, GMMOTFlow
+from skgmmot.datasets import make_random_gmm
 with np.load({str(DATA)!r}) as data:
     source = tuple(data[f + "_source"] for f in ("means", "covariances", "weights"))
     target = tuple(data[f + "_target"] for f in ("means", "covariances", "weights"))
@@ -444,6 +446,103 @@ def bench_rates(quick):
     return result
 
 
+#: (source components, target components) of the fewer-components section.
+FEWER = ((1, 3), (2, 3), (2, 4), (3, 5), (3, 6))
+#: Flow restarts (random sources) and barycenter initialisations there.
+FEWER_RESTARTS = 10
+FEWER_N_INIT = 20
+#: A flow "finds" the best approximation within this factor of its loss.
+FEWER_WITHIN = 1.01
+
+
+def bench_fewer_components(quick):
+    """Where the flow ends with fewer source than target components.
+
+    No k-component mixture reaches an m-component target (k < m); the flow
+    ends at a stationary point of the loss over k-component mixtures. It is
+    compared with the best k-component approximation found: the least loss
+    over ``FEWER_RESTARTS`` flows from random sources and over the GMM-OT
+    barycenter of the target alone (the k-component mixture closest to it, by
+    its fixed point from ``FEWER_N_INIT`` initialisations).
+    """
+    seeds = range(3 if quick else 10)
+    rows, result = [], []
+    for k, m in FEWER:
+        progress(f"fewer: {k} -> {m} components, {len(seeds)} targets")
+        records = []
+        for seed in seeds:
+            target = make_random_gmm(m, 2, random_state=1000 + seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                flow = GMMOTFlow(target, n_steps=400).fit(
+                    make_random_gmm(k, 2, random_state=seed)
+                )
+                restarts = [
+                    GMMOTFlow(target, n_steps=400)
+                    .fit(make_random_gmm(k, 2, random_state=5000 + 100 * seed + r))
+                    .loss_curve_[-1]
+                    for r in range(FEWER_RESTARTS)
+                ]
+            barycenter = GMMOTBarycenter(
+                n_components=k,
+                projection="bures",
+                n_init=FEWER_N_INIT,
+                random_state=0,
+            ).fit([target])
+            best = min(min(restarts), barycenter.cost_)
+            records.append(
+                {
+                    "seed": seed,
+                    "flow": float(flow.loss_curve_[-1]),
+                    "converged": bool(flow.converged_),
+                    "best_restart": float(min(restarts)),
+                    "barycenter": float(barycenter.cost_),
+                    "best": float(best),
+                }
+            )
+        ratio = np.array([r["flow"] / r["best"] for r in records])
+        restart = np.array([r["best_restart"] / r["best"] for r in records])
+        bary = np.array([r["barycenter"] / r["best"] for r in records])
+        rows.append(
+            [
+                f"{k} -> {m}",
+                str(len(records)),
+                str(sum(r["converged"] for r in records)),
+                f"{np.median(ratio):.3f}",
+                f"{ratio.max():.2f}",
+                f"{np.sum(ratio <= FEWER_WITHIN)}/{len(records)}",
+                f"{np.median(restart):.4f}",
+                f"{np.median(bary):.4f}",
+            ]
+        )
+        result.append({"k": k, "m": m, "records": records})
+    headers = [
+        "source -> target components",
+        "targets",
+        "converged_",
+        "flow / best (median)",
+        "flow / best (worst)",
+        f"flow within {FEWER_WITHIN - 1:.0%} of best",
+        f"best of {FEWER_RESTARTS} flows / best",
+        "barycenter / best",
+    ]
+    notes = [
+        "make_random_gmm(k, 2) sources and make_random_gmm(m, 2) targets; "
+        "GMMOTFlow(target, n_steps=400) with the other parameters at their "
+        "defaults (all three parts flow).",
+        f"best: the least MW2^2 found, over {FEWER_RESTARTS} flows from other "
+        "random sources and GMMOTBarycenter(n_components=k, projection='bures', "
+        f"n_init={FEWER_N_INIT}).fit([target]) (the barycenter of one mixture "
+        "is its best k-component approximation, up to local minima).",
+    ]
+    print_section(
+        "GMMOTFlow with fewer source than target components (issue 18)",
+        markdown_table(headers, rows),
+        notes,
+    )
+    return result
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -451,6 +550,7 @@ BENCHES = {
     "pot-torch": bench_pot_torch,
     "first-fit": bench_first_fit,
     "rates": bench_rates,
+    "fewer": bench_fewer_components,
 }
 
 

@@ -127,8 +127,10 @@ def gradient_flow(
     threshold (``_threshold``), or when a stationary point is certified: the
     squared gradient norm of the flowing means and covariances for the
     current plan, and (weights flowing, exact plans) the Frank-Wolfe gap of
-    the weights, are both at most the threshold. At such a point, a last step
-    of size 1 moves the weights to their optimum (gap 0). Otherwise it runs
+    the weights, are both at most the threshold. In both cases, if steps are
+    left, a last step of size 1 moves the weights to their optimum for the
+    final components (gap 0), so a converged flow never ends above the loss
+    that exact weight optimisation of its components reaches. Otherwise it runs
     ``n_steps`` steps, or stops early if no step lowers the loss (round-off,
     or Sinkhorn plans), with ``converged_`` False.
 
@@ -190,14 +192,12 @@ def gradient_flow(
                 optimum = _optimal_weights(cost, wt)
             w_star, loss_star = optimum
             gap = max(loss - loss_star, 0.0) if certify_weights else np.inf
-        if loss <= threshold:
-            converged = True
-            break
-        if gradient <= threshold and gap <= threshold:
-            if not gap > 0.0 or len(losses) > n_steps:
+        if loss <= threshold or (gradient <= threshold and gap <= threshold):
+            if not 0.0 < gap < np.inf or len(losses) > n_steps:
                 converged = True
                 break
-            # Stationary: a last step puts the weights at their optimum.
+            # At the target or stationary: a last step puts the weights at
+            # their optimum for the final components.
             _, [(plan_star, loss_star)] = _evaluate_plans(
                 cost, [w_star], target, solver
             )
