@@ -232,6 +232,12 @@ class _GMMOTDABase(BaseEstimator):
             part = Xs[ys == label]
             if part.shape[0] == 0:
                 continue
+            if part.shape[0] == 1:
+                raise ValueError(
+                    f"Class {label.item()!r} has 1 labelled source sample; "
+                    f"{type(self).__name__} fits a Gaussian mixture to every "
+                    "class and needs at least 2 samples per class."
+                )
             model = self._fit_mixture(part, self.n_components_per_class, rng)
             means.append(model.means_)
             covs.append(_full_covariances(model))

@@ -199,3 +199,14 @@ def test_class_prior_does_not_modify_the_array():
     adapter.fit(X, y, sample_domain=domain)
     np.testing.assert_array_equal(prior, [3.0, 1.0])
     np.testing.assert_allclose(adapter.class_prior_, [0.75, 0.25])
+
+
+def test_a_class_with_one_sample_is_named():
+    """skada's CircularValidation refits on propagated labels, which can be so."""
+    X, y, domain, _ = _label_shift(3, n=100)
+    y = y.copy()
+    ones = np.flatnonzero(y == 1)
+    y[ones[1:]] = 0
+    for cls in (GMMOTLabelPropAdapter, GMMOTMappingAdapter):
+        with pytest.raises(ValueError, match="Class 1 has 1 labelled source sample"):
+            cls(random_state=0).fit(X, y, sample_domain=domain)
