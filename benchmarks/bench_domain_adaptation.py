@@ -30,8 +30,9 @@ Sections:
    skada's default stops its exact plan after 200 network-simplex
    iterations) and of skgmmot's GMMOTMapping, GMMOTLabelProp and
    GMMOTLabelPropAdapter (its own ``predict``), each with
-   ``n_components_per_class`` in 1-4 and an exact or unbalanced
-   (``reg=0.05, reg_m=1.0``) plan, fixed in advance. Then the settings
+   ``n_components_per_class`` in 1-4, an exact or unbalanced
+   (``reg=0.05, reg_m=1.0``) plan and ``class_prior`` "source" or
+   "estimate", fixed in advance. Then the settings
    selected without the target labels: by skada's CircularValidation
    (SKADA-Bench's best scorer for the OT methods) or PredictionEntropyScorer
    on 3 inner splits of the training part (1 with ``--quick``; GMM rows
@@ -700,7 +701,8 @@ def report_fixed(res, n_inner, quick):
         "OpenMP thread; skgmmot's numba kernels were warmed up before.",
         "skada rows: skada's defaults; their SKADA-Bench grids are used in the "
         "next table. GMM rows: every setting of the fixed grid "
-        "n_components_per_class in 1-4 x {exact, unbalanced reg=0.05 reg_m=1}; "
+        "n_components_per_class in 1-4 x {exact, unbalanced reg=0.05 reg_m=1} x "
+        "class_prior {source, estimate}; "
         "(default) = the adapters' defaults (K=2, exact).",
         "Train on target uses the target labels: an upper reference, not a method.",
         "failures: runs that raised (see the failures table; their accuracy is "
