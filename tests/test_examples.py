@@ -188,8 +188,9 @@ def test_multisource_digits_example_adapts_to_the_target(tmp_path):
 
 @pytest.mark.slow
 def test_simulated_shifts_example_shows_where_gmmotda_helps(tmp_path):
-    """skada's shifts: GMM-OTDA fixes the conditional shift, unbalanced plans help
-    under target shift, and the subspace reflection defeats every variant."""
+    """skada's shifts: GMM-OTDA fixes the conditional shift, unbalanced plans and
+    estimated class proportions help under target shift, and the subspace
+    reflection defeats every variant."""
     result, _ = _result(EXAMPLES / "plot_simulated_shifts.py", tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -197,18 +198,21 @@ def test_simulated_shifts_example_shows_where_gmmotda_helps(tmp_path):
     table = {
         name: dict(zip(shifts, map(float, scores), strict=True))
         for name, *scores in re.findall(
-            r"^((?:source only|GMMOTMapping|GMMOTLabelProp)(?: unbalanced)?)"
+            r"^((?:source only|GMMOTMapping|GMMOTLabelProp)"
+            r"(?: unbalanced| estimated prior)?)"
             r"\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)$",
             out,
             re.M,
         )
     }
-    assert len(table) == 5, out
+    assert len(table) == 6, out
     conditional = {name: row["conditional_shift"] for name, row in table.items()}
     assert min(conditional["GMMOTMapping"], conditional["GMMOTLabelProp"]) >= 0.9, out
     assert conditional["source only"] < 0.7, out
     target = {name: row["target_shift"] for name, row in table.items()}
     assert target["GMMOTLabelProp unbalanced"] > target["GMMOTLabelProp"] + 0.2, out
+    # The target's class proportions, estimated, repair the exact map.
+    assert target["GMMOTMapping estimated prior"] > target["GMMOTMapping"] + 0.2, out
     assert all(
         row["subspace"] < 0.5 for name, row in table.items() if name != "source only"
     ), out
