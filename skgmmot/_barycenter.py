@@ -277,10 +277,12 @@ class GMMOTBarycenter(
         with the initial weights has converged, each iteration first computes,
         for the current components, the weights and plans that minimise the
         objective jointly: one linear program in which all K plans share the
-        barycenter weights as first marginal (solved exactly with HiGHS); then
-        updates the components, until the objective converges again. Both
-        steps decrease the objective (exactly for ``projection="bures"``), so
-        the result is never worse than with fixed weights from the same start.
+        barycenter weights as first marginal (solved with HiGHS, its plans
+        then solved again by network simplex for its weights, and not taken
+        if they do not lower the objective); then updates the components,
+        until the objective converges again. Both steps decrease the objective
+        (exactly for ``projection="bures"``), so the result is never worse
+        than with fixed weights from the same start.
         Weights may become zero. When the fit converges with such empty
         components and the problem is small enough (the product of the input
         sizes, times K d^3, at most 4e5), each is moved to the Bures

@@ -121,7 +121,7 @@ def test_bures_never_rises_on_ill_conditioned_problems(seeds):
         mixtures, lambdas, start = _problem(seed)
         curve = _functional_curve(mixtures, lambdas, start, "bures")
         assert _largest_rise(curve, mixtures, lambdas) <= RISE_RTOL, seed
-        for learn_weights in (False,):
+        for learn_weights in (False, True):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 est = GMMOTBarycenter(
@@ -138,6 +138,27 @@ def test_bures_never_rises_on_ill_conditioned_problems(seeds):
         two_stage_rises += _largest_rise(two_stage, mixtures, lambdas) > 1e-9
     # The families hold problems on which the two-stage update rises.
     assert two_stage_rises >= 1
+
+
+def test_learnt_weights_never_raise_the_objective():
+    # HiGHS solves the weight program to its tolerances: here, once the
+    # weights are learnt, its weights and plans cost more than the current
+    # ones, and taking them raised the objective from 4.82451212 to 4.82451214
+    # (6e-10 of the scale). Such a step is not taken.
+    mixtures, lambdas, start = _problem(67)
+    fits = [
+        GMMOTBarycenter(
+            start[0].shape[0],
+            weights=lambdas,
+            projection="bures",
+            learn_weights=learn_weights,
+            tol=1e-12,
+            random_state=67,
+        ).fit(mixtures)
+        for learn_weights in (False, True)
+    ]
+    assert fits[1].cost_ < fits[0].cost_ * (1 - 0.1)  # the weights were learnt
+    assert _largest_rise(fits[1].cost_curve_, mixtures, lambdas) <= RISE_RTOL
 
 
 @pytest.mark.parametrize("bad", ["two_stage", "Bures", None])
