@@ -222,6 +222,11 @@ def fresh_runs(code, runs):
 #: The POT version the comparisons were written against.
 WRITTEN_FOR_POT = "0.9.7"
 
+#: skgmmot's name of each of POT's barycentric projections: POT's "bures" is
+#: the two-stage update, skgmmot's "bures_two_stage" (skgmmot's "bures" is the
+#: one-stage minimiser, which POT does not have).
+SKGMMOT_PROJECTION = {"euclidean": "euclidean", "bures": "bures_two_stage"}
+
 #: Environment variables that change the timings, printed when set.
 ENV_VARS = (
     "OPENBLAS_CORETYPE",

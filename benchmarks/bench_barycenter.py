@@ -12,6 +12,7 @@ import numpy as np
 import ot
 import ot.gmm
 from _harness import (
+    SKGMMOT_PROJECTION,
     Quiet,
     environment,
     fmt_ratio,
@@ -147,7 +148,11 @@ def pot_case(inputs, init, projection, quick):
         )
 
     estimator = GMMOTBarycenter(
-        POT_BARY_K, init=init, max_iter=POT_ITER, tol=0.0, projection=projection
+        POT_BARY_K,
+        init=init,
+        max_iter=POT_ITER,
+        tol=0.0,
+        projection=SKGMMOT_PROJECTION[projection],
     )
     runs = 1 if quick else 3
     what = f"fixed point ({projection})"

@@ -14,6 +14,7 @@ import ot
 import ot.gaussian
 import ot.gmm
 from _harness import (
+    SKGMMOT_PROJECTION,
     Quiet,
     environment,
     fmt_bytes,
@@ -500,10 +501,11 @@ def fixed_point_objective(means, covs, inputs, lambdas):
 
 
 def fixed_point_case(rng, projection):
+    """POT's ``projection`` against skgmmot's same update (``SKGMMOT_PROJECTION``)."""
     inputs, means_init, covs_init, lambdas = fixed_point_problem(rng)
     lists = tuple(list(x) for x in zip(*inputs, strict=True))
 
-    def run(lib):
+    def run(lib, method):
         # POT writes into means_init / covs_init: give both libraries copies.
         return lib.gmm_barycenter_fixed_point(
             *lists,
@@ -511,7 +513,7 @@ def fixed_point_case(rng, projection):
             covs_init.copy(),
             lambdas,
             iterations=FP_ITER,
-            barycentric_proj_method=projection,
+            barycentric_proj_method=method,
         )
 
     def compare(a, b):
@@ -524,10 +526,10 @@ def fixed_point_case(rng, projection):
         )
 
     return Case(
-        f"gmm_barycenter_fixed_point ({projection})",
+        f"gmm_barycenter_fixed_point ({SKGMMOT_PROJECTION[projection]})",
         f"K={FP_INPUTS} x {FP_K} comp., d={FP_D}, {FP_ITER} it., bary {FP_BARY_K}",
-        lambda: run(skgmmot),
-        lambda: run(ot.gmm),
+        lambda: run(skgmmot, SKGMMOT_PROJECTION[projection]),
+        lambda: run(ot.gmm, projection),
         compare,
     )
 

@@ -31,7 +31,7 @@ from skgmmot._engine.alignment import (
     group_plan,
     mixture_log_likelihood,
 )
-from skgmmot._engine.barycenter import Planner, fixed_point
+from skgmmot._engine.barycenter import PROJECTIONS, Planner, fixed_point
 from skgmmot._engine.costs import cost_matrix
 from skgmmot._engine.maps import apply_map
 from skgmmot._engine.mixtures import Pooled, floor_eigenvalues
@@ -177,7 +177,9 @@ class GMMOTBarycenter(
     mixtures, by the fixed-point method of Tanguy, Delon & Gozlan [2]_: every
     iteration computes the K plans between the barycenter and the inputs, then
     replaces each barycenter component by the Bures barycenter (coefficients
-    :math:`\lambda`) of the Gaussians its plan rows select. The result behaves
+    :math:`\lambda`) of the Gaussians its plan rows select, or (``projection=
+    "bures"``) by the Gaussian barycenter of all the input components they
+    couple it with. The result behaves
     like a fitted ``GaussianMixture`` (``predict``, ``score_samples``,
     ``sample``, ``bic``...) and ``transform`` moves every group's samples onto
     it with the GMM-OT map of that group.
@@ -256,23 +258,31 @@ class GMMOTBarycenter(
     sinkhorn_tol : float, default=1e-10
         Sinkhorn stops when a plan misses its marginals by less than this
         (Euclidean norm of the row or column error; POT's ``tol``).
-    projection : {"euclidean", "bures"}, default="euclidean"
-        How a plan row selects a Gaussian of an input: the convex combination
-        of its components' means and covariances ("euclidean", fast), or their
-        Bures barycenter ("bures"). With exact plans, "bures" makes every
-        iteration a descent step, so the objective never increases; with
-        "euclidean" the convex combination of covariances is not the minimiser
-        and the objective can rise slightly (about 1e-6 relative) near
-        convergence, which stops the iterations.
+    projection : {"euclidean", "bures", "bures_two_stage"}, default="euclidean"
+        How each component is updated from its row of the plans, whose
+        weights for input k are :math:`\pi_k[i, :] / w_i`. "bures": the
+        Gaussian barycenter of all the input components, with coefficients
+        :math:`\lambda_k \pi_k[i, j] / w_i`, which minimises the objective
+        for the plans; with exact plans every iteration is then a descent
+        step, and the objective never increases. "euclidean" (fast) and
+        "bures_two_stage": the Bures barycenter (coefficients ``weights``) of
+        one Gaussian per input, the convex combination of its components'
+        means and covariances ("euclidean") or their Bures barycenter
+        ("bures_two_stage", POT's "bures"). Neither is the minimiser, and the
+        objective can rise: about 1e-6 relative near convergence for
+        "euclidean", which stops the iterations, and up to 3e-4 relative for
+        "bures_two_stage" on ill-conditioned inputs (see the user guide).
     learn_weights : bool, default=True
         Also optimise the barycenter's component weights. Once the fixed point
         with the initial weights has converged, each iteration first computes,
         for the current components, the weights and plans that minimise the
         objective jointly: one linear program in which all K plans share the
-        barycenter weights as first marginal (solved exactly with HiGHS); then
-        updates the components, until the objective converges again. Both
-        steps decrease the objective (exactly for ``projection="bures"``), so
-        the result is never worse than with fixed weights from the same start.
+        barycenter weights as first marginal (solved with HiGHS, its plans
+        then solved again by network simplex for its weights, and not taken
+        if they do not lower the objective); then updates the components,
+        until the objective converges again. Both steps decrease the objective
+        (exactly for ``projection="bures"``), so the result is never worse
+        than with fixed weights from the same start.
         Weights may become zero. When the fit converges with such empty
         components and the problem is small enough (the product of the input
         sizes, times K d^3, at most 4e5), each is moved to the Bures
@@ -452,7 +462,7 @@ class GMMOTBarycenter(
         "numItermax": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "sinkhorn_max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "sinkhorn_tol": [Interval(numbers.Real, 0, None, closed="neither")],
-        "projection": [StrOptions({"euclidean", "bures"})],
+        "projection": [StrOptions(set(PROJECTIONS))],
         "learn_weights": ["boolean"],
         "label_cost": [Interval(numbers.Real, 0, None, closed="left")],
         "unseen_domains": [StrOptions({"fit", "raise"})],

@@ -37,10 +37,17 @@ def _mixtures(gmm_factory, sizes=(3, 4, 5), d=2):
     return [gmm_factory(k, d) for k in sizes]
 
 
-@pytest.mark.parametrize("projection", ["euclidean", "bures"])
+#: skgmmot's projection that computes what POT's does.
+POT_PROJECTION = {"euclidean": "euclidean", "bures_two_stage": "bures"}
+
+
+@pytest.mark.parametrize("projection", ["euclidean", "bures_two_stage"])
 @pytest.mark.parametrize("d", [1, 2, 3])
 def test_matches_pot_fixed_point(gmm_factory, monkeypatch, projection, d):
-    """Same init, same iterations, uniform weights: POT's barycenter (1e-8)."""
+    """Same init, same iterations, uniform weights: POT's barycenter (1e-8).
+
+    POT's ``"bures"`` is skgmmot's ``"bures_two_stage"``.
+    """
     monkeypatch.setattr(
         ot.gmm,
         "bures_wasserstein_barycenter",
@@ -70,7 +77,7 @@ def test_matches_pot_fixed_point(gmm_factory, monkeypatch, projection, d):
         C0.copy(),
         np.full(3, 1 / 3),
         iterations=est.n_iter_,
-        barycentric_proj_method=projection,
+        barycentric_proj_method=POT_PROJECTION[projection],
     )
     np.testing.assert_allclose(est.means_, pm, rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(est.covariances_, pc, rtol=1e-8, atol=1e-10)
@@ -78,12 +85,21 @@ def test_matches_pot_fixed_point(gmm_factory, monkeypatch, projection, d):
     assert len(est.cost_curve_) == est.n_iter_ + 1
 
 
-def test_bures_projection_never_increases_objective(gmm_factory):
-    mixtures = _mixtures(gmm_factory, sizes=(4, 5, 6), d=3)
+@pytest.mark.parametrize("learn_weights", [False, True])
+@pytest.mark.parametrize("cond", [None, 1e3])
+def test_bures_projection_never_increases_objective(gmm_factory, cond, learn_weights):
+    """Every iteration of "bures" is a descent step (see test_bures_projection)."""
+    mixtures = [gmm_factory(k, 3, cond=cond) for k in (4, 5, 6)]
     est = GMMOTBarycenter(
-        n_components=4, projection="bures", tol=1e-12, max_iter=50, random_state=0
+        n_components=4,
+        weights=[0.6, 0.395, 0.005],
+        projection="bures",
+        learn_weights=learn_weights,
+        tol=1e-12,
+        max_iter=50,
+        random_state=0,
     ).fit(mixtures)
-    assert np.all(np.diff(est.cost_curve_) <= 1e-10 * est.cost_curve_[0])
+    assert np.all(np.diff(est.cost_curve_) <= 1e-12 * est.cost_curve_[0])
     assert est.converged_
 
 

@@ -70,7 +70,7 @@ def _assert_simplex(weights, what):
     n_inputs=st.integers(1, 3),
     sizes=st.lists(st.integers(1, 3), min_size=3, max_size=3),
     n_components=st.integers(1, 3),
-    projection=st.sampled_from(["euclidean", "bures"]),
+    projection=st.sampled_from(["euclidean", "bures", "bures_two_stage"]),
     ot_solver=st.sampled_from(["exact", "sinkhorn"]),
     learn_weights=st.booleans(),
     init=st.sampled_from(["kmeans", "random"]),

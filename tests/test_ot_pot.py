@@ -359,7 +359,12 @@ def _barycenter_problem(gmm_factory, rng, d, sizes, n):
     return means_list, covs_list, w_list, means_init, covs_init, weights
 
 
-@pytest.mark.parametrize("method", ["euclidean", "bures"])
+#: skgmmot's projection that computes what POT's does (POT's "bures" is the
+#: two-stage update).
+POT_PROJECTION = {"euclidean": "euclidean", "bures_two_stage": "bures"}
+
+
+@pytest.mark.parametrize("method", ["euclidean", "bures_two_stage"])
 @pytest.mark.parametrize("sizes, n", BARYCENTER_CASES)
 @pytest.mark.parametrize("d", DIMS)
 def test_gmm_barycenter_fixed_point_matches_pot(
@@ -390,7 +395,7 @@ def test_gmm_barycenter_fixed_point_matches_pot(
         weights,
         iterations=iterations,
         log=True,
-        barycentric_proj_method=method,
+        barycentric_proj_method=POT_PROJECTION[method],
     )
     assert means.shape == (n, d)
     assert covs.shape == (n, d, d)
@@ -421,7 +426,7 @@ def test_gmm_barycenter_fixed_point_matches_pot(
     assert_array_equal(covs_nolog, covs)
 
 
-@pytest.mark.parametrize("method", ["euclidean", "bures"])
+@pytest.mark.parametrize("method", ["euclidean", "bures_two_stage"])
 @pytest.mark.parametrize("d", [2, 5])
 def test_gmm_barycenter_fixed_point_explicit_uniform_w_bar(
     gmm_factory, rng, converged_pot_barycenter, d, method
@@ -444,7 +449,8 @@ def test_gmm_barycenter_fixed_point_explicit_uniform_w_bar(
         covs_init.copy(),
         weights,
         w_bar=w_bar,
-        **kwargs,
+        iterations=4,
+        barycentric_proj_method=POT_PROJECTION[method],
     )
     assert_close(means, pot_means)
     assert_close(covs, pot_covs)
@@ -454,23 +460,28 @@ def test_gmm_barycenter_fixed_point_explicit_uniform_w_bar(
 def test_gmm_barycenter_bures_projection_non_uniform_w_bar_matches_pot(
     gmm_factory, rng, converged_pot_barycenter, d
 ):
-    # POT's "bures" projection divides the plan rows by w_bar[i] (only its
-    # "euclidean" projection multiplies by n), so it is correct for any w_bar.
+    # POT's "bures" projection (skgmmot's "bures_two_stage") divides the plan
+    # rows by w_bar[i] (only its "euclidean" projection multiplies by n), so it
+    # is correct for any w_bar.
     means_list, covs_list, w_list, means_init, covs_init, weights = _barycenter_problem(
         gmm_factory, rng, d, (3, 4), 3
     )
-    w_bar = np.array([0.5, 0.3, 0.2])
-    kwargs = {"w_bar": w_bar, "iterations": 3, "barycentric_proj_method": "bures"}
+    inputs = (means_list, covs_list, w_list)
+    kwargs = {"w_bar": np.array([0.5, 0.3, 0.2]), "iterations": 3}
     means, covs = gmm_barycenter_fixed_point(
-        means_list, covs_list, w_list, means_init, covs_init, weights, **kwargs
+        *inputs,
+        means_init,
+        covs_init,
+        weights,
+        barycentric_proj_method="bures_two_stage",
+        **kwargs,
     )
     pot_means, pot_covs = ot.gmm.gmm_barycenter_fixed_point(
-        means_list,
-        covs_list,
-        w_list,
+        *inputs,
         means_init.copy(),
         covs_init.copy(),
         weights,
+        barycentric_proj_method="bures",
         **kwargs,
     )
     assert_close(means, pot_means)

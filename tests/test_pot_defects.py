@@ -5,6 +5,7 @@ reference where there is one. Where POT is run too, it is guarded: the test
 never asserts that POT fails, so it keeps passing once POT is fixed.
 """
 
+import functools
 import warnings
 
 import numpy as np
@@ -26,6 +27,7 @@ from skgmmot import (
     gmm_ot_plan_density,
     gmm_pdf,
 )
+from tests.conftest import make_gmm
 
 EPS = np.finfo(np.float64).eps
 RTOL = 1e-9
@@ -129,14 +131,30 @@ def _barycenter_step(mixtures, lambdas, means, covs, w_bar, method, row_scale):
 
     Row i of plan k is turned into selection weights ``pi_k[i, :] * row_scale[i]``:
     ``1 / w_bar`` is the true update, ``n`` (for every row) is POT 0.9.7's.
+    ``"bures"`` is the Gaussian barycenter of all the input components with
+    coefficients ``lambda_k`` times these weights; ``"euclidean"`` and
+    ``"bures_two_stage"`` (POT's ``"bures"``) the Gaussian barycenter
+    (coefficients ``lambdas``) of one Gaussian selected from each input.
     """
     n, d = means.shape
     K = len(mixtures)
+    plans = [
+        ot.emd(w_bar, w_k, ot.gmm.dist_bures_squared(means, m_k, covs, C_k))
+        for m_k, C_k, w_k in mixtures
+    ]
+    if method == "bures":
+        coef = np.hstack([lam * plan for lam, plan in zip(lambdas, plans, strict=True)])
+        pooled_means = np.concatenate([m_k for m_k, _, _ in mixtures])
+        pooled_covs = np.concatenate([C_k for _, C_k, _ in mixtures])
+        steps = [
+            _gaussian_barycenter(pooled_means, pooled_covs, coef[i] * row_scale[i])
+            for i in range(n)
+        ]
+        return np.array([m for m, _ in steps]), np.array([C for _, C in steps])
     sel_means = np.empty((n, K, d))
     sel_covs = np.empty((n, K, d, d))
-    for k, (m_k, C_k, w_k) in enumerate(mixtures):
-        plan = ot.emd(w_bar, w_k, ot.gmm.dist_bures_squared(means, m_k, covs, C_k))
-        rows = plan * row_scale[:, None]
+    for k, (m_k, C_k, _) in enumerate(mixtures):
+        rows = plans[k] * row_scale[:, None]
         for i in range(n):
             if method == "euclidean":
                 sel_means[i, k] = rows[i] @ m_k
@@ -478,7 +496,7 @@ def _call(func, mixtures, means_init, covs_init, lambdas, **kwargs):
     )
 
 
-@pytest.mark.parametrize("method", ["euclidean", "bures"])
+@pytest.mark.parametrize("method", ["euclidean", "bures", "bures_two_stage"])
 @pytest.mark.parametrize("d", [1, 3])
 def test_gmm_barycenter_non_uniform_w_bar_one_step(gmm_factory, rng, d, method):
     mixtures, means_init, covs_init, lambdas, w_bar = _non_uniform_problem(
@@ -562,6 +580,113 @@ def test_gmm_barycenter_non_uniform_w_bar_is_fixed_point(gmm_factory, rng, d):
 
 
 # --------------------------------------------------------------------------
+# Bures projection: POT's "bures" update is two-stage (per input, the Bures
+# barycenter of the components a plan row selects; then the Bures barycenter
+# of these K Gaussians). That is not the minimiser of the objective for the
+# plans, so the objective can rise (issue 18.1). skgmmot's "bures" is the
+# one-stage minimiser; its "bures_two_stage" is POT's update.
+# --------------------------------------------------------------------------
+
+
+def _audit_problem(seed):
+    """Like issue 18's audit: inputs of 3, 3 and 4 Gaussians in 2-D.
+
+    Covariances of condition number 1e3, one coefficient tiny, and a start at
+    4 input components with uniform weights.
+    """
+    rng = np.random.RandomState(seed)
+    mixtures = [
+        make_gmm(rng, k, 2, spread=2.0, cond=1e3, scale=10 ** rng.uniform(-1, 1))
+        for k in (3, 3, 4)
+    ]
+    lambdas = rng.dirichlet(np.ones(3))
+    lambdas[rng.randint(3)] = 0.01 * rng.rand()
+    lambdas /= lambdas.sum()
+    start = rng.choice(10, 4, replace=False)
+    means_init = np.concatenate([m for m, _, _ in mixtures])[start]
+    covs_init = np.concatenate([C for _, C, _ in mixtures])[start]
+    return mixtures, lambdas, means_init, covs_init
+
+
+def _pot_objectives(mixtures, lambdas, means_its, covs_its):
+    """The objective of every iterate (uniform weights), by POT's GMM-OT loss."""
+    w_bar = np.full(means_its[0].shape[0], 1.0 / means_its[0].shape[0])
+    return np.array(
+        [
+            sum(
+                lam * ot.gmm.gmm_ot_loss(m, m_k, C, C_k, w_bar, w_k)
+                for lam, (m_k, C_k, w_k) in zip(lambdas, mixtures, strict=True)
+            )
+            for m, C in zip(means_its, covs_its, strict=True)
+        ]
+    )
+
+
+def test_gmm_barycenter_bures_projection_never_rises(monkeypatch):
+    # POT's inner Gaussian barycenters converge tightly: the rise is its
+    # update's, not its inner tolerance's.
+    monkeypatch.setattr(
+        ot.gmm,
+        "bures_wasserstein_barycenter",
+        functools.partial(
+            ot.gaussian.bures_wasserstein_barycenter, eps=1e-13, num_iter=20000
+        ),
+    )
+    mixtures, lambdas, means_init, covs_init = _audit_problem(81)
+    assert lambdas.min() < 0.003
+    runs = {}
+    for method in ("bures", "bures_two_stage"):
+        _, _, log = _call(
+            gmm_barycenter_fixed_point,
+            mixtures,
+            means_init,
+            covs_init,
+            lambdas,
+            iterations=30,
+            log=True,
+            barycentric_proj_method=method,
+        )
+        runs[method] = log
+    one, two = (
+        _pot_objectives(mixtures, lambdas, runs[m]["means_its"], runs[m]["covs_its"])
+        for m in ("bures", "bures_two_stage")
+    )
+    # skgmmot's "bures" is a descent method: it never rises (measured rises
+    # are round-off, below 1e-14 relative).
+    assert np.all(np.diff(one) <= 1e-12 * one[0])
+    # The two-stage update rises, from 2.419190 to 2.419202 (5e-6 relative),
+    # and stays there: the plans no longer change.
+    rise = int(np.argmax(np.diff(two)))
+    assert two[rise + 1] - two[rise] > 1e-6 * two[rise]
+    # From the iterate before the rise, the one-stage update descends.
+    step_means, step_covs = _call(
+        gmm_barycenter_fixed_point,
+        mixtures,
+        runs["bures_two_stage"]["means_its"][rise],
+        runs["bures_two_stage"]["covs_its"][rise],
+        lambdas,
+        iterations=1,
+        barycentric_proj_method="bures",
+    )
+    step = _pot_objectives(mixtures, lambdas, [step_means], [step_covs])[0]
+    assert step < two[rise]
+    assert one[-1] < two[-1] * (1 - 1e-4)
+    # POT's "bures" never ends below skgmmot's.
+    _, _, pot_log = _call(
+        ot.gmm.gmm_barycenter_fixed_point,
+        mixtures,
+        means_init.copy(),
+        covs_init.copy(),
+        lambdas,
+        iterations=30,
+        log=True,
+        barycentric_proj_method="bures",
+    )
+    pot = _pot_objectives(mixtures, lambdas, pot_log["means_its"], pot_log["covs_its"])
+    assert one[-1] <= pot[-1] * (1 + 1e-12)
+
+
+# --------------------------------------------------------------------------
 # No mutation: POT's gmm_barycenter_fixed_point writes its iterates into
 # means_init and covs_init.
 # --------------------------------------------------------------------------
@@ -582,7 +707,7 @@ def _assert_unchanged(frozen, original_bytes):
         assert a.tobytes() == raw
 
 
-@pytest.mark.parametrize("method", ["euclidean", "bures"])
+@pytest.mark.parametrize("method", ["euclidean", "bures", "bures_two_stage"])
 def test_gmm_barycenter_fixed_point_does_not_mutate(gmm_factory, rng, method):
     d = 3
     mixtures = [gmm_factory(k, d) for k in (2, 3)]

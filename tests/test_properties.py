@@ -441,7 +441,7 @@ def test_bures_barycenter_is_spd_fixed_point(d, seed, log_scale, k, uniform):
     log_scale=log_scales,
     ks=st.lists(st.integers(1, 3), min_size=1, max_size=3),
     n=st.integers(1, 3),
-    method=st.sampled_from(["euclidean", "bures"]),
+    method=st.sampled_from(["euclidean", "bures", "bures_two_stage"]),
 )
 def test_gmm_barycenter_is_spd(d, seed, log_scale, ks, n, method):
     rng = np.random.RandomState(seed)

@@ -773,6 +773,7 @@ MUTATION_CASES = [
     ("bures_wasserstein_barycenter", {"log": True}),
     ("gmm_barycenter_fixed_point", {"log": True}),
     ("gmm_barycenter_fixed_point", {"barycentric_proj_method": "bures"}),
+    ("gmm_barycenter_fixed_point", {"barycentric_proj_method": "bures_two_stage"}),
     ("gmm_barycenter_fixed_point", {"iterations": 0}),
 ]
 

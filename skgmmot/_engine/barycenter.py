@@ -1,9 +1,12 @@
 r"""The fixed point of GMM-OT barycenters (Tanguy, Delon & Gozlan, 2024).
 
 Every iteration solves the K plans between the current barycenter and the
-inputs, then replaces each barycenter component i by the Bures barycenter
-(coefficients :math:`\lambda`) of the K Gaussians that row i of the plans
-selects. :func:`fixed_point` is the one loop behind
+inputs, then updates each barycenter component i from row i of the plans:
+``"bures"`` makes it the Gaussian barycenter of all the input components, with
+coefficients :math:`\lambda_k \pi_k[i, j] / w_i` (the minimiser of the
+objective for these plans); ``"euclidean"`` and ``"bures_two_stage"`` make it
+the Bures barycenter (coefficients :math:`\lambda`) of the K Gaussians that
+row i selects from each input. :func:`fixed_point` is the one loop behind
 :func:`skgmmot.gmm_barycenter_fixed_point` and ``GMMOTBarycenter``; a
 callback sees every iterate (the function's ``log``, the estimator's
 ``verbose`` lines).
@@ -23,6 +26,7 @@ from skgmmot._kernels._barycenter import (
 from skgmmot._parallel import effective_n_jobs, run_chunks
 
 __all__ = [
+    "PROJECTIONS",
     "FixedPointResult",
     "Planner",
     "bures_barycenters",
@@ -30,10 +34,18 @@ __all__ = [
     "fixed_point_update",
 ]
 
+#: The updates of the components (``projection``; see ``fixed_point_update``).
+PROJECTIONS = ("euclidean", "bures", "bures_two_stage")
+
 #: Relative tolerance and iteration cap of the Gaussian barycenters computed
 #: inside every fixed-point update.
 INNER_TOL = 1e-12
 INNER_MAX_ITER = 1000
+
+#: Components per call of the Bures kernel in a ``"bures"`` update: about
+#: this many floats of (rows, q, d, d) arrays at once, q the most positive
+#: coefficients in a row (all the pooled components, for entropic plans).
+UPDATE_CHUNK = 4_000_000
 
 #: Estimated network-simplex work of an iteration's K exact plans, the sum of
 #: n m_k (n + m_k) / 2 (about 2e-10 s each on one core), above which they are
@@ -88,14 +100,17 @@ def bures_barycenters(pool, index, coef, init, tol, max_iter, what, notes):
     return covs, n_iter, diff
 
 
-def _selections(plan, pooled, w_bar, active, method, prev_covs, notes):
-    """Means (n, K, d) and covariances (n, K, d, d) selected by each plan row."""
+def _selections(plan, pooled, w_bar, active, prev_covs, notes):
+    """Means (n, K, d) and covariances (n, K, d, d) selected by each plan row.
+
+    From input k, row i selects the Bures barycenter of the input's
+    components with coefficients ``plan[i, :] / w_bar[i]`` (the first stage of
+    ``"bures_two_stage"``).
+    """
     starts = pooled.bounds[:-1]
     rows = np.zeros((w_bar.shape[0], plan.shape[1]))
     rows[active] = plan[active] / w_bar[active, None]
     sel_means, sel_covs = _plan_averages(rows, pooled.means, pooled.covs, starts)
-    if method == "euclidean":
-        return sel_means, sel_covs
     for k, (lo, hi) in enumerate(zip(starts, pooled.bounds[1:], strict=True)):
         block = rows[:, lo:hi]
         index = np.broadcast_to(np.arange(hi - lo), block.shape)
@@ -145,12 +160,80 @@ def label_update(labels, w_bar, pooled, plan):
     return out
 
 
-def fixed_point_update(means, covs, w_bar, pooled, lambdas, plan, method, notes):
-    """One update of the GMM-OT barycenter fixed point, given the K plans.
+def _positive_entries(coef):
+    """Return the positive entries of every row of ``coef``, first, in column order.
 
-    Every component i with positive weight becomes the Bures barycenter
-    (coefficients ``lambdas``) of the Gaussians that row i of each plan
-    selects; components of zero weight are left as they are.
+    Returns
+    -------
+    index : ndarray of int64 of shape (B, q)
+        Their columns; q is the most positive entries in a row (at least 1).
+        Shorter rows end with columns of zero coefficient.
+    compact : ndarray of shape (B, q)
+        Their coefficients, zero after a row's positive ones (the Bures
+        kernel skips zero coefficients).
+    """
+    positive = coef > 0.0
+    width = max(int(positive.sum(axis=1).max(initial=0)), 1)
+    index = np.argsort(~positive, axis=1, kind="stable")[:, :width]
+    return index, np.take_along_axis(coef, index, axis=1)
+
+
+def _one_stage_update(means, covs, w_bar, pooled, plan, notes):
+    r"""Return the components that minimise the objective for the plans ``plan``.
+
+    For fixed plans, the objective's terms of component i are
+    :math:`\sum_j c_{ij} W_2^2(N_i, N_j)` over all pooled input components j,
+    with :math:`c_{ij} = \lambda_{k(j)} \pi[i, j]`. Their minimiser is the
+    Gaussian barycenter of the N_j with coefficients :math:`c_{ij} / \sum_j
+    c_{ij}` (:math:`\sum_j c_{ij} = w_i` for exact plans): the mean
+    :math:`\sum_j c_{ij} m_j / \sum_j c_{ij}` and the Bures barycenter of the
+    covariances, whose fixed point starts from the current covariance (a
+    descent from there) and sees only the positive coefficients (a row of an
+    exact plan has few), in chunks of rows (``UPDATE_CHUNK``). Components of
+    zero weight keep their parameters.
+    """
+    coef = plan * pooled.column_lambdas
+    total = coef.sum(axis=1)
+    active = (w_bar > 0.0) & (total > 0.0)
+    new_means, new_covs = means.copy(), covs.copy()
+    coef = coef[active] / total[active, None]
+    new_means[active] = coef @ pooled.means
+    index, compact = _positive_entries(coef)
+    rows = np.flatnonzero(active)
+    d = means.shape[1]
+    chunk = max(1, UPDATE_CHUNK // (index.shape[1] * d * d))
+    for lo in range(0, rows.size, chunk):
+        part = slice(lo, lo + chunk)
+        fallback = np.einsum("bq,bqxy->bxy", compact[part], pooled.covs[index[part]])
+        new_covs[rows[part]] = bures_barycenters(
+            pooled.covs,
+            index[part],
+            compact[part],
+            _warm_start(covs[rows[part]], fallback),
+            INNER_TOL,
+            INNER_MAX_ITER,
+            "A Gaussian barycenter of the fixed-point update",
+            notes,
+        )[0]
+    return new_means, new_covs
+
+
+def fixed_point_update(means, covs, w_bar, pooled, lambdas, plan, method, notes):
+    r"""One update of the GMM-OT barycenter fixed point, given the K plans.
+
+    Every component i with positive weight is replaced, from row i of the
+    plans, by
+
+    - ``"bures"``: the Gaussian barycenter of all the input components, with
+      coefficients :math:`\lambda_k \pi_k[i, j] / w_i`: the minimiser of the
+      objective for these plans, so every update is a descent step;
+    - ``"euclidean"``, ``"bures_two_stage"``: the Bures barycenter
+      (coefficients ``lambdas``) of the K Gaussians that row i selects from
+      each input: the plan-row average of its means and covariances
+      (``"euclidean"``), or the Bures barycenter of its components with the
+      row as coefficients (``"bures_two_stage"``, POT's ``"bures"``).
+
+    Components of zero weight are left as they are.
 
     Parameters
     ----------
@@ -160,13 +243,13 @@ def fixed_point_update(means, covs, w_bar, pooled, lambdas, plan, method, notes)
     w_bar : ndarray of shape (n,)
         Barycenter weights.
     pooled : Pooled
-        The K inputs.
+        The K inputs, with their coefficients (``column_lambdas``).
     lambdas : ndarray of shape (K,)
         Barycentric coefficients.
     plan : ndarray of shape (n, p)
         Plans from the barycenter to every input, side by side.
-    method : {"euclidean", "bures"}
-        How a plan row selects a Gaussian of its input.
+    method : {"euclidean", "bures", "bures_two_stage"}
+        The update.
     notes : Notes
         Receives a note for Gaussian barycenters that did not converge.
 
@@ -178,6 +261,8 @@ def fixed_point_update(means, covs, w_bar, pooled, lambdas, plan, method, notes)
     """
     n, d = means.shape
     K = len(pooled)
+    if method == "bures":
+        return _one_stage_update(means, covs, w_bar, pooled, plan, notes)
     active = w_bar > 0.0
     if method == "euclidean":  # one fused kernel call
         rows = np.zeros(plan.shape)
@@ -201,7 +286,7 @@ def fixed_point_update(means, covs, w_bar, pooled, lambdas, plan, method, notes)
                 f"> tolerance {INNER_TOL:.3g}.",
             )
         return new_means, new_covs
-    sel_means, sel_covs = _selections(plan, pooled, w_bar, active, method, covs, notes)
+    sel_means, sel_covs = _selections(plan, pooled, w_bar, active, covs, notes)
     index = np.arange(n * K, dtype=np.int64).reshape(n, K)
     new_covs = bures_barycenters(
         sel_covs.reshape(n * K, d, d),
@@ -398,8 +483,8 @@ def fixed_point(
     lambdas : ndarray of shape (K,)
     means, covs, weights : ndarray
         The starting barycenter.
-    projection : {"euclidean", "bures"}
-        How a plan row selects a Gaussian of its input.
+    projection : {"euclidean", "bures", "bures_two_stage"}
+        The update of the components (see :func:`fixed_point_update`).
     planner : Planner
     max_iter : int
         Iterations at most.
@@ -448,13 +533,19 @@ def fixed_point(
     revived_at = np.inf
     for n_iter in range(1, max_iter + 1):
         if learning:
-            w, lp_plans, _, _ = optimal_weights(
-                pooled.split(cost), pooled.weights, lambdas
-            )
-            if planner.kind == "exact":
-                plan = np.hstack(lp_plans)
-            else:
-                plan = planner(w, pooled, cost)
+            new_w = optimal_weights(pooled.split(cost), pooled.weights, lambdas)[0]
+            # HiGHS solves the weight program to its tolerances: its plans can
+            # miss their marginals, and its weights can cost more than the
+            # current ones (2e-8 relative on an objective 100 times below the
+            # largest cost). So the plans for its weights are solved again,
+            # and a step of exact plans that does not lower the objective is
+            # not taken: learning the weights never raises it.
+            new_plan = planner(new_w, pooled, cost)
+            if (
+                planner.kind != "exact"
+                or np.sum(new_plan * cost * pooled.column_lambdas) <= objective
+            ):
+                w, plan = new_w, new_plan
         means, covs = fixed_point_update(
             means, covs, w, pooled, lambdas, plan, projection, notes
         )
